@@ -1,0 +1,505 @@
+"""The control tick and the session state machine.
+
+`Controller.tick(now_us, inputs)` is a plain function of the sensor inputs and a clock the
+caller passes, run at 100 Hz; it returns the brake command in ppm of the brake's range. It
+allocates nothing (tests prove it under micropython.heap_lock) and all its arithmetic stays
+below 2**30, so it is the same on a Pico as in a test that rides 30 minutes in a second.
+
+Rules, in the order the tick applies them:
+1. The e-stop input, or a sensor fault, puts the brake to zero in this tick; only the host's
+   STOP leaves those states, and only once the cause is gone.
+2. A spasm (force above the cap on either pedal, or a sudden reversal) puts the brake to zero
+   in this tick, rests SPASM_REST_MS with the force back below the threshold, then resumes
+   from zero under the ramp limiter. SPASM_PAUSE_COUNT spasms close together pause instead.
+3. Riding time (warm-up, work, rests) reaching the duration cap moves to cool-down, which is
+   unloaded pedalling: the brake is zero from then on.
+4. Host silence never raises resistance: after HOST_HOLD_MS it stops rising; after
+   HOST_TIMEOUT_MS it ramps down at HOST_RAMPDOWN_PCT_S and the session pauses. Samples keep
+   going into the ring for the host to fetch when it is back.
+5. Cadence above the cap stops resistance rising; for OVERSPEED_PAUSE_MS it pauses.
+6. Resistance follows the phase's target through the ramp limiter, never above the cap.
+"""
+
+from array import array
+
+from softcrank_fw import protocol as P
+from softcrank_fw.compat import const, ticks_diff
+from softcrank_fw.crank import Crank
+from softcrank_fw.force import CALIBRATED, CALIBRATION_FAILED, TARED, LoadCell
+from softcrank_fw.limits import Caps, Goals
+from softcrank_fw.ramp import PPM_PER_PCT, Ramp
+from softcrank_fw.ring import DEFAULT_SIZE, Ring
+
+# States: indexes into protocol.STATES.
+IDLE = const(0)
+WARMUP = const(1)
+WORK = const(2)
+COOLDOWN = const(3)
+DONE = const(4)
+PAUSED = const(5)
+REST = const(6)
+ESTOP = const(7)
+FAULT = const(8)
+
+# Event codes: indexes into protocol.EVENTS.
+EV_START = const(1)
+EV_WORK = const(2)
+EV_COOLDOWN = const(3)
+EV_DONE = const(4)
+EV_PAUSE = const(5)
+EV_RESUME = const(6)
+EV_STOP = const(7)
+EV_SPASM = const(8)
+EV_REST_END = const(9)
+EV_ESTOP = const(10)
+EV_FAULT = const(11)
+EV_CLEAR = const(12)
+EV_OVERSPEED = const(13)
+EV_HOST_LOST = const(14)
+EV_HOST_BACK = const(15)
+EV_LOST = const(16)
+EV_TARED = const(17)
+EV_CALIBRATED = const(18)
+EV_CAPS = const(19)
+EV_GOALS = const(20)
+EV_BOOT = const(21)
+EV_CAL_FAILED = const(22)
+
+SPASM_REST_MS = const(10_000)  # rest, unloaded, after a spasm before re-ramping
+SPASM_PAUSE_COUNT = const(3)  # this many spasms with less than SPASM_WINDOW_MS between them pause
+SPASM_WINDOW_MS = const(300_000)
+HOST_HOLD_MS = const(3_000)  # three missed 1 s heartbeats: resistance stops rising
+HOST_TIMEOUT_MS = const(10_000)  # then it ramps down and the session pauses
+HOST_RAMPDOWN_PCT_S = const(20)  # 20 %/s: a gentle release, 1 s from the default cap
+OVERSPEED_PAUSE_MS = const(5_000)
+WARMUP_SHARE_PCT = const(25)  # warm-up resistance, as a share of the work resistance
+DEFAULT_RATE_HZ = const(10)
+MAX_RATE_HZ = const(50)
+MAX_TICK_US = const(250_000)  # a longer gap between ticks counts as this long
+MAX_CAL_NEWTONS = const(2000)
+FAULT_SIDE_LEFT = const(10)  # FAULT event arg: 10 + LoadCell fault code for the left pedal
+FAULT_SIDE_RIGHT = const(20)  # ... 20 + code for the right
+_T_MASK = const((1 << 30) - 1)
+_MS_PER_MIN = const(60_000)
+
+
+class Inputs:
+    """What the board read since the last tick; the tick consumes it."""
+
+    def __init__(self, max_edges=64):
+        self.edge_t = array("i", [0] * max_edges)  # ticks_us of each crank edge
+        self.edge_fwd = bytearray(max_edges)  # 1 if that edge turned forward
+        self.n_edges = 0
+        self.edges_dropped = 0
+        self.left_raw = 0
+        self.left_new = False
+        self.right_raw = 0
+        self.right_new = False
+        self.estop = False  # the e-stop input is pressed (or its wire is cut)
+
+    def add_edge(self, t_us, forward):
+        n = self.n_edges
+        if n < len(self.edge_t):
+            self.edge_t[n] = t_us
+            self.edge_fwd[n] = 1 if forward else 0
+            self.n_edges = n + 1
+        else:
+            self.edges_dropped += 1
+
+
+class Controller:
+    def __init__(self, edges_per_rev, ring_size=DEFAULT_SIZE):
+        self.caps = Caps()
+        self.goals = Goals(self.caps)
+        self.crank = Crank(edges_per_rev)
+        self.left = LoadCell()
+        self.right = LoadCell()
+        self.ramp = Ramp()
+        self.ring = Ring(ring_size)
+        self.state = IDLE
+        self.brake = 0  # ppm: the output
+        self.target = 0  # ppm: what the phase asks for, before the limiter
+        self.t_ms = 0  # ms since start, wraps at 2**30
+        self.ride_ms = 0  # warm-up + work + rest time of this session
+        self.phase_ms = 0  # time in the current phase
+        self.rest_ms = 0
+        self.silent_ms = 0  # since the last valid frame from the host
+        self.overspeed_ms = 0
+        self.sample_period_ms = 1000 // DEFAULT_RATE_HZ
+        self.calibration_changed = False  # set when tare or calibration finished
+        self._resume = WORK  # the phase to resume after a pause or rest
+        self._started = False
+        self._last_us = 0
+        self._us_rem = 0
+        self._winding_down = False
+        self._host_lost = False
+        self._estop_input = False
+        self._spasm_on = False
+        self._spasms = 0
+        self._since_spasm_ms = 0
+        self._reversals = 0
+        self._sample_ms = 0
+        self._fl_sum = 0
+        self._fr_sum = 0
+        self._n = 0
+        self._lost_reported = 0
+
+    # ----- the tick -------------------------------------------------------------------
+
+    def tick(self, now_us, inp):
+        """One control step at time `now_us` (ticks_us); returns the brake command, ppm."""
+        dt_us = ticks_diff(now_us, self._last_us) if self._started else 0
+        if dt_us < 0:
+            dt_us = 0
+        elif dt_us > MAX_TICK_US:
+            dt_us = MAX_TICK_US
+        self._started = True
+        self._last_us = now_us
+        self._us_rem += dt_us
+        dt_ms = self._us_rem // 1000
+        self._us_rem -= dt_ms * 1000
+        self.t_ms = (self.t_ms + dt_ms) & _T_MASK
+
+        self._read(inp, dt_ms)
+        drpm = self.crank.update(now_us)
+        self._safety(inp.estop)
+        self._phases(dt_ms, drpm)
+        self._drive(dt_ms, drpm)
+        self._telemetry(dt_ms, drpm)
+        return self.brake
+
+    def _read(self, inp, dt_ms):
+        self.left.age(dt_ms)
+        self.right.age(dt_ms)
+        if inp.left_new:
+            self.left.reading(inp.left_raw)
+            inp.left_new = False
+        if inp.right_new:
+            self.right.reading(inp.right_raw)
+            inp.right_new = False
+        crank = self.crank
+        for i in range(inp.n_edges):
+            crank.edge(inp.edge_t[i], inp.edge_fwd[i] != 0)
+        inp.n_edges = 0
+        if self.left.done or self.right.done:
+            self._calibration_done()
+
+    def _safety(self, estop):
+        self._estop_input = estop
+        st = self.state
+        if estop and st != ESTOP:
+            self._halt(ESTOP, EV_ESTOP, 0)
+            return
+        if st == ESTOP:
+            return
+        fault = self.fault_code()
+        if fault and st != FAULT:
+            self._halt(FAULT, EV_FAULT, fault)
+            return
+        reversal = self.crank.reversals != self._reversals
+        self._reversals = self.crank.reversals
+        limit = self.caps.spasm_n * 10
+        cause = 0
+        if self.left.dn > limit:
+            cause = P.SPASM_FORCE_L
+        elif self.right.dn > limit:
+            cause = P.SPASM_FORCE_R
+        elif reversal:
+            cause = P.SPASM_REVERSAL
+        rising = cause != 0 and not self._spasm_on
+        self._spasm_on = cause != 0 and cause != P.SPASM_REVERSAL
+        if rising and _riding(st):
+            self._spasm(cause)
+
+    def _spasm(self, cause):
+        self.ramp.zero()
+        self.brake = 0
+        self._spasms += 1
+        self._since_spasm_ms = 0
+        self._event(EV_SPASM, cause)
+        if self.state != REST:
+            self._resume = self.state
+        if self._spasms >= SPASM_PAUSE_COUNT:
+            self._spasms = 0
+            self._enter(PAUSED, EV_PAUSE, P.PAUSE_SPASMS)
+        else:
+            self.rest_ms = 0
+            self._enter(REST, 0, 0)
+
+    def _phases(self, dt_ms, drpm):
+        st = self.state
+        if not _riding(st):
+            return
+        if st != COOLDOWN:
+            self.ride_ms += dt_ms
+        if st != REST:
+            self.phase_ms += dt_ms
+        self._since_spasm_ms += dt_ms
+        if self._since_spasm_ms >= SPASM_WINDOW_MS:
+            self._since_spasm_ms = SPASM_WINDOW_MS
+            self._spasms = 0
+        self._watch_host(dt_ms)
+        self._watch_speed(dt_ms, drpm)
+        st = self.state
+        caps = self.caps
+        if st == WARMUP and self.phase_ms >= caps.warmup_s * 1000:
+            self._advance(WORK, EV_WORK, 0)
+        elif st == WORK and self.phase_ms >= self.goals.dur_min * _MS_PER_MIN:
+            self._advance(COOLDOWN, EV_COOLDOWN, 0)
+        elif st == COOLDOWN and self.phase_ms >= caps.cooldown_s * 1000:
+            self._advance(DONE, EV_DONE, 0)
+        elif st == REST:
+            self.rest_ms = 0 if self._spasm_on else self.rest_ms + dt_ms
+            if self.rest_ms >= SPASM_REST_MS:
+                self._enter(self._resume, EV_REST_END, 0)
+        st = self.state
+        if (st == WARMUP or st == WORK or st == REST) and self.ride_ms >= caps.max_dur_min * _MS_PER_MIN:
+            self._advance(COOLDOWN, EV_COOLDOWN, 1)  # the cap, whatever the plan says
+
+    def _watch_host(self, dt_ms):
+        if self.silent_ms < HOST_TIMEOUT_MS:
+            self.silent_ms += dt_ms
+        if self.silent_ms >= HOST_HOLD_MS and not self._host_lost:
+            self._host_lost = True
+            self._event(EV_HOST_LOST, 0)
+        if self.silent_ms >= HOST_TIMEOUT_MS:
+            self._winding_down = True
+
+    def _watch_speed(self, dt_ms, drpm):
+        if drpm < 0:
+            drpm = -drpm
+        if drpm <= self.caps.max_cad_rpm * 10:
+            self.overspeed_ms = 0
+            return
+        if self.overspeed_ms == 0:
+            self._event(EV_OVERSPEED, drpm)
+        self.overspeed_ms += dt_ms
+        if self.overspeed_ms >= OVERSPEED_PAUSE_MS:
+            self.overspeed_ms = 0
+            self._pause(P.PAUSE_OVERSPEED)
+
+    def _drive(self, dt_ms, drpm):
+        st = self.state
+        target = 0
+        if st == WORK or st == WARMUP:
+            target = self.goals.res_pct * PPM_PER_PCT
+            if st == WARMUP:
+                target = target * WARMUP_SHARE_PCT // 100
+        self.target = target
+        out = self.ramp.out
+        if (self._host_lost or self.overspeed_ms) and target > out:
+            target = out
+        if self._winding_down:
+            target = out - HOST_RAMPDOWN_PCT_S * PPM_PER_PCT // 1000 * dt_ms
+        self.brake = self.ramp.step(target, self.caps.max_res_pct * PPM_PER_PCT, self.caps.ramp_pct_min, dt_ms)
+        if self._winding_down and self.brake == 0 and _riding(st):
+            self._pause(P.PAUSE_HOST_SILENT)
+
+    def _telemetry(self, dt_ms, drpm):
+        self._fl_sum += self.left.dn
+        self._fr_sum += self.right.dn
+        self._n += 1
+        self._sample_ms += dt_ms
+        if self._sample_ms < self.sample_period_ms:
+            return
+        self._sample_ms -= self.sample_period_ms
+        if self._sample_ms >= self.sample_period_ms:
+            self._sample_ms = 0  # after a stall: no burst of catch-up samples
+        ring = self.ring
+        if ring.lost != self._lost_reported:
+            self._event(EV_LOST, ring.lost - self._lost_reported)
+            self._lost_reported = ring.lost
+        flags = 0
+        if self.overspeed_ms:
+            flags |= P.FLAG_OVERSPEED
+        if self._host_lost:
+            flags |= P.FLAG_HOST_SILENT
+        if self.target > self.brake and self.brake < self.caps.max_res_pct * PPM_PER_PCT:
+            flags |= P.FLAG_RAMPING
+        speed = drpm if drpm >= 0 else -drpm
+        if self.goals.cad_lo_rpm * 10 <= speed <= self.goals.cad_hi_rpm * 10:
+            flags |= P.FLAG_IN_BAND
+        n = self._n
+        ring.sample(self.t_ms, self.state, drpm, self._fl_sum // n, self._fr_sum // n,
+                    self.brake // 1000, self.seconds_left(), flags)
+        self._fl_sum = 0
+        self._fr_sum = 0
+        self._n = 0
+
+    # ----- state changes --------------------------------------------------------------
+
+    def _advance(self, state, event, arg):
+        """On to the next phase of the plan, whose clock starts at zero."""
+        self.phase_ms = 0
+        self._enter(state, event, arg)
+
+    def _enter(self, state, event, arg):
+        self.state = state
+        if state == IDLE or state >= COOLDOWN:  # cool-down and every non-riding state is unloaded
+            self.ramp.zero()
+            self.brake = 0
+        if state != WARMUP and state != WORK and state != COOLDOWN and state != REST:
+            self._winding_down = False
+        if event:
+            self._event(event, arg)
+
+    def _halt(self, state, event, arg):
+        self.ramp.zero()
+        self.brake = 0
+        self._enter(state, event, arg)
+
+    def _pause(self, reason):
+        if self.state != REST:
+            self._resume = self.state
+        self._enter(PAUSED, EV_PAUSE, reason)
+
+    def _event(self, code, arg):
+        self.ring.event(self.t_ms, self.state, code, arg)
+
+    def _calibration_done(self):
+        left = self.left.done
+        right = self.right.done
+        self.left.done = 0
+        self.right.done = 0
+        if (left == TARED or right == TARED) and not self.left.busy() and not self.right.busy():
+            self._event(EV_TARED, 0)
+        self._calibration_event(left, 0)
+        self._calibration_event(right, 1)
+        self.calibration_changed = True
+
+    def _calibration_event(self, done, side):
+        if done == CALIBRATED:
+            self._event(EV_CALIBRATED, side)
+        elif done == CALIBRATION_FAILED:
+            self._event(EV_CAL_FAILED, side)
+
+    # ----- reading the state ----------------------------------------------------------
+
+    def fault_code(self):
+        """0, or the FAULT event argument for the first sensor fault found."""
+        if self.left.fault:
+            return FAULT_SIDE_LEFT + self.left.fault
+        if self.right.fault:
+            return FAULT_SIDE_RIGHT + self.right.fault
+        return 0
+
+    def seconds_left(self):
+        """Seconds left in the current phase (for a pause: in the phase it will resume)."""
+        st = self.state
+        caps = self.caps
+        if st == REST:
+            return (SPASM_REST_MS - self.rest_ms) // 1000
+        if st == PAUSED:
+            st = self._resume
+        if st == COOLDOWN:
+            return caps.cooldown_s - self.phase_ms // 1000
+        if st == WARMUP:
+            left = caps.warmup_s * 1000 - self.phase_ms
+        elif st == WORK:
+            left = self.goals.dur_min * _MS_PER_MIN - self.phase_ms
+        else:
+            return 0
+        cap_left = caps.max_dur_min * _MS_PER_MIN - self.ride_ms
+        return (left if left < cap_left else cap_left) // 1000
+
+    # ----- commands from the host (each returns 0 or a protocol NAK code) -------------
+
+    def host_seen(self):
+        """A valid frame came from the host."""
+        self.silent_ms = 0
+        if self._host_lost:
+            self._host_lost = False
+            self._event(EV_HOST_BACK, 0)
+
+    def set_caps(self, values):
+        code = self.caps.set(values)
+        if not code:
+            self.goals.clamp(self.caps)
+            self._event(EV_CAPS, 0)
+        return code
+
+    def set_goals(self, values):
+        code = self.goals.set(values, self.caps)
+        if not code:
+            self._event(EV_GOALS, 0)
+        return code
+
+    def start(self):
+        if self.state != IDLE and self.state != DONE:
+            return P.NAK_STATE
+        self.ride_ms = 0
+        self._spasms = 0
+        self._since_spasm_ms = 0
+        self._winding_down = False
+        self.overspeed_ms = 0
+        self.ramp.zero()
+        self._resume = WARMUP
+        self._advance(WARMUP, EV_START, 0)
+        return 0
+
+    def pause(self):
+        if self.state == PAUSED:
+            return 0
+        if not _riding(self.state):
+            return P.NAK_STATE
+        self._pause(P.PAUSE_HOST)
+        return 0
+
+    def resume(self):
+        if self.state != PAUSED:
+            return P.NAK_STATE
+        self._winding_down = False
+        self._enter(self._resume, EV_RESUME, 0)
+        return 0
+
+    def stop(self):
+        st = self.state
+        if st == IDLE:
+            return 0
+        if st == ESTOP and self._estop_input:
+            return P.NAK_STATE
+        if st == ESTOP or st == FAULT:
+            self.left.clear()
+            self.right.clear()
+            self._enter(IDLE, EV_CLEAR, 0)
+        elif st == DONE:
+            self._enter(IDLE, 0, 0)
+        else:
+            self._enter(DONE, EV_STOP, 0)
+        return 0
+
+    def estop(self):
+        if self.state != ESTOP:
+            self._halt(ESTOP, EV_ESTOP, 1)
+        return 0
+
+    def tare(self):
+        if not self._can_calibrate():
+            return P.NAK_STATE
+        self.left.start_tare()
+        self.right.start_tare()
+        return 0
+
+    def calibrate(self, side, newtons):
+        if side != "L" and side != "R":
+            return P.NAK_RANGE
+        if not 1 <= newtons <= MAX_CAL_NEWTONS:
+            return P.NAK_RANGE
+        if not self._can_calibrate():
+            return P.NAK_STATE
+        (self.left if side == "L" else self.right).start_calibration(newtons)
+        return 0
+
+    def set_rate(self, hz):
+        if not 1 <= hz <= MAX_RATE_HZ:
+            return P.NAK_RANGE
+        self.sample_period_ms = 1000 // hz
+        return 0
+
+    def _can_calibrate(self):
+        return (self.state == IDLE or self.state == DONE) and not self.left.busy() and not self.right.busy()
+
+
+def _riding(state):
+    """Warm-up, work, cool-down or a spasm rest: a session under way and not paused."""
+    return WARMUP <= state <= COOLDOWN or state == REST

@@ -1,0 +1,138 @@
+"""Pedal force in 0.1 N from a 24-bit load-cell ADC (HX711 class), with plausibility checks.
+
+force_dn = (raw - tare) * 10 // cpn, where cpn is the calibration in counts per newton
+(negative if the cell is mounted the other way round). A reading that cannot be right raises
+a fault instead of passing a bad number on, and the fault latches until cleared:
+
+- RAIL: the ADC's rail values 0x7FFFFF / -0x800000 (saturated, or a broken wire);
+- STALE: no new reading for STALE_MS (at 80 SPS a reading comes every 12.5 ms);
+- STUCK: STUCK_READINGS identical raw values in a row (a live 24-bit ADC always has noise);
+- JUMP: a change of more than JUMP_DN between two readings 12.5 ms apart;
+- RANGE: more than RANGE_DN either way: no rider produces that, a fault does.
+
+Tare and calibration average AVERAGE_READINGS readings: about 0.4 s at 80 SPS.
+"""
+
+from softcrank_fw.compat import const
+
+RAIL_HIGH = const(0x7FFFFF)
+RAIL_LOW = const(-0x800000)
+STALE_MS = const(500)  # 40 readings missed at 80 SPS
+STUCK_READINGS = const(160)  # 2 s of identical values
+JUMP_DN = const(8000)  # 800 N in one 12.5 ms step
+RANGE_DN = const(25000)  # 2500 N
+AVERAGE_READINGS = const(32)
+DEFAULT_CPN = const(1000)  # counts per newton before calibration; see hardware/
+CPN_MIN = const(10)
+CPN_MAX = const(1_000_000)
+
+FAULT_RAIL = const(1)
+FAULT_STALE = const(2)
+FAULT_STUCK = const(3)
+FAULT_JUMP = const(4)
+FAULT_RANGE = const(5)
+
+_IDLE = const(0)
+_TARING = const(1)
+_CALIBRATING = const(2)
+
+# Values of LoadCell.done: what just finished (the controller reads and resets it).
+TARED = const(1)
+CALIBRATED = const(2)
+CALIBRATION_FAILED = const(-1)
+
+
+class LoadCell:
+    def __init__(self):
+        self.tare = 0
+        self.cpn = DEFAULT_CPN
+        self.dn = 0  # the newest plausible force, 0.1 N
+        self.fault = 0  # 0 or a FAULT_* code, latched until clear()
+        self._last_raw = 0
+        self._same = 0
+        self._age_ms = 0
+        self._fresh = False  # no reading since start or clear(): no jump check yet
+        self._mode = _IDLE
+        self._sum = 0
+        self._count = 0
+        self._cal_n = 0
+        self.done = 0  # TARED, CALIBRATED or CALIBRATION_FAILED when one just finished
+
+    def reading(self, raw):
+        """A new raw ADC value (signed 24-bit)."""
+        self._age_ms = 0
+        if self.fault:
+            return
+        if raw >= RAIL_HIGH or raw <= RAIL_LOW:
+            self.fault = FAULT_RAIL
+            return
+        if raw == self._last_raw:
+            self._same += 1
+            if self._same >= STUCK_READINGS:
+                self.fault = FAULT_STUCK
+                return
+        else:
+            self._same = 0
+        self._last_raw = raw
+        if self._mode != _IDLE:
+            self._average(raw)  # the old scale may be far off: judge only raw values now
+            return
+        dn = (raw - self.tare) * 10 // self.cpn
+        if dn > RANGE_DN or dn < -RANGE_DN:
+            self.fault = FAULT_RANGE
+            return
+        if self._fresh and (dn - self.dn > JUMP_DN or self.dn - dn > JUMP_DN):
+            self.fault = FAULT_JUMP
+            return
+        self._fresh = True
+        self.dn = dn
+
+    def age(self, dt_ms):
+        """Time passes with no reading; call once per tick before any reading."""
+        if self._age_ms < STALE_MS:
+            self._age_ms += dt_ms
+            if self._age_ms >= STALE_MS and not self.fault:
+                self.fault = FAULT_STALE
+
+    def clear(self):
+        """Forget a latched fault; the checks start afresh with the next reading."""
+        self.fault = 0
+        self._same = 0
+        self._fresh = False
+        self._age_ms = 0
+        self._mode = _IDLE
+
+    def start_tare(self):
+        self._begin(_TARING, 0)
+
+    def start_calibration(self, newtons):
+        self._begin(_CALIBRATING, newtons)
+
+    def busy(self):
+        return self._mode != _IDLE
+
+    def _begin(self, mode, newtons):
+        self._mode = mode
+        self._cal_n = newtons
+        self._sum = 0
+        self._count = 0
+
+    def _average(self, raw):
+        self._sum += raw  # 32 readings of at most 2**23: below 2**28
+        self._count += 1
+        if self._count < AVERAGE_READINGS:
+            return
+        mean = (self._sum + AVERAGE_READINGS // 2) // AVERAGE_READINGS  # rounded
+        if self._mode == _TARING:
+            self.tare = mean
+        else:
+            cpn = (2 * (mean - self.tare) + self._cal_n) // (2 * self._cal_n)  # rounded
+            if CPN_MIN <= abs(cpn) <= CPN_MAX:
+                self.cpn = cpn
+            else:
+                self._mode = _IDLE
+                self.done = CALIBRATION_FAILED  # no load, or far too small a load
+                return
+        self.done = TARED if self._mode == _TARING else CALIBRATED
+        self._mode = _IDLE
+        self._fresh = False  # the scale changed: no jump check against the old one

@@ -1,0 +1,256 @@
+"""The firmware's end of the wire: bytes in, commands to the controller, frames out.
+
+`feed(byte)` assembles lines in a buffer allocated once; each complete line is decoded and
+answered: a command the controller takes gets `A` (plus the new caps, goals or handshake
+frames), anything else gets `N` with a reason and changes nothing. Bad input never raises out
+of here. `pump()` sends the ring's records from the send cursor onwards: live telemetry and
+replays are the same mechanism, REPLAY only moves the cursor back.
+
+A command that arrives twice with the same frame seq (the host resent it because our answer
+was lost) is answered again without being applied again. HELLO resets that memory, so a
+restarted host starting again from seq 0 is not mistaken for a resend.
+
+`write(buf, n)` is the board's: it sends buf[:n] and returns False when it cannot take more
+right now (the host is not reading), so the control loop never blocks on the port.
+"""
+
+from softcrank_fw import FIRMWARE_VERSION
+from softcrank_fw import protocol as P
+from softcrank_fw.compat import const
+from softcrank_fw.ring import EVENT, rec_diff
+
+_NL = const(0x0A)
+_IDLE_LINE = const(-1)
+
+
+class Link:
+    def __init__(self, controller, write, device_id="sim", edges_per_rev=0):
+        self.ctl = controller
+        self.write = write
+        self.device_id = device_id
+        self.edges_per_rev = edges_per_rev or controller.crank.edges_per_rev
+        self.out = P.Writer()
+        self.seq = 0  # our frame counter
+        self.send_rec = controller.ring.next_rec  # the next record pump() sends
+        self.rx = bytearray(P.MAX_FRAME)
+        self.rx_n = 0
+        self.rx_overflow = False
+        self.frames_in = 0
+        self.frames_refused = 0
+        self._last_seq = -1  # the last command's seq, type and answer, for resends
+        self._last_type = ""
+        self._last_code = -1
+
+    # ----- receiving ------------------------------------------------------------------
+
+    def feed(self, byte):
+        """One received byte. Returns True if it completed a line."""
+        if byte == _NL:
+            if self.rx_overflow:
+                self.rx_overflow = False
+                self.rx_n = 0
+                self._nak(-1, P.NAK_TOOLONG)
+            else:
+                n = self.rx_n
+                self.rx_n = 0
+                if n and not (n == 1 and self.rx[0] == 0x0D):  # blank lines are ignored
+                    self.handle(memoryview(self.rx)[:n])
+            return True
+        if self.rx_n < P.MAX_FRAME - 1:
+            self.rx[self.rx_n] = byte
+            self.rx_n += 1
+        else:
+            self.rx_overflow = True
+        return False
+
+    def handle(self, line):
+        """Decode and answer one line (without its newline)."""
+        self.frames_in += 1
+        try:
+            type_, seq, values = P.decode(line)
+        except P.FrameError as e:
+            self._nak(e.ref, e.code)
+            return
+        except Exception:  # the firmware never crashes on input
+            self._nak(-1, P.NAK_SYNTAX)
+            return
+        self.ctl.host_seen()
+        if type_ not in P.HOST_MESSAGES:
+            self._nak(seq, P.NAK_UNKNOWN)
+            return
+        if type_ == "HELLO":
+            self._last_seq = -1
+        elif seq == self._last_seq and type_ == self._last_type:
+            self._answer(seq, self._last_code)  # a resend: answer again, apply nothing
+            return
+        try:
+            code = self._dispatch(type_, values)
+        except Exception:
+            code = P.NAK_ARGS
+        self._last_seq, self._last_type, self._last_code = seq, type_, code
+        self._answer(seq, code)
+        if code == 0:
+            if type_ == "CAPS":
+                self.send_caps()
+                self.send_goals()  # goals may have been clamped to the new caps
+            elif type_ == "GOALS":
+                self.send_goals()
+
+    def _dispatch(self, type_, v):
+        ctl = self.ctl
+        if type_ == "HELLO":
+            self.send_hello()
+            self.send_caps()
+            self.send_goals()
+            self.send_calibration()
+            return 0 if v[0] == P.PROTOCOL_VERSION else P.NAK_VERSION
+        if type_ == "PING":
+            return 0
+        if type_ == "CAPS":
+            return ctl.set_caps(v)
+        if type_ == "GOALS":
+            return ctl.set_goals(v)
+        if type_ == "START":
+            return ctl.start()
+        if type_ == "PAUSE":
+            return ctl.pause()
+        if type_ == "RESUME":
+            return ctl.resume()
+        if type_ == "STOP":
+            return ctl.stop()
+        if type_ == "ESTOP":
+            return ctl.estop()
+        if type_ == "TARE":
+            return ctl.tare()
+        if type_ == "CAL":
+            return ctl.calibrate(v[0], v[1])
+        if type_ == "RATE":
+            return ctl.set_rate(v[0])
+        if type_ == "ACK":
+            return self._ack(v[0])
+        if type_ == "REPLAY":
+            return self._replay(v[0])
+        return P.NAK_UNKNOWN
+
+    def _ack(self, rec):
+        ring = self.ctl.ring
+        if not 0 <= rec < P.REC_MODULO or rec_diff(rec, ring.next_rec) >= 0:
+            return P.NAK_RANGE  # acknowledging a record that does not exist yet
+        ring.ack(rec)
+        return 0
+
+    def _replay(self, rec):
+        ring = self.ctl.ring
+        if not 0 <= rec < P.REC_MODULO:
+            return P.NAK_RANGE
+        if rec == ring.next_rec or ring.holds(rec):
+            self.send_rec = rec
+            return 0
+        if rec_diff(rec, ring.next_rec) > 0:
+            return P.NAK_RANGE  # in the future
+        self.send_rec = ring.oldest()  # gone: send what is left, and say so
+        return P.NAK_GONE
+
+    # ----- sending --------------------------------------------------------------------
+
+    def pump(self, limit=8):
+        """Send up to `limit` pending records; returns how many went out."""
+        ring = self.ctl.ring
+        if self.ctl.calibration_changed:
+            self.send_calibration()
+        if not ring.holds(self.send_rec) and self.send_rec != ring.next_rec:
+            self.send_rec = ring.oldest()  # the ring lapped the cursor
+        sent = 0
+        while sent < limit and self.send_rec != ring.next_rec:
+            if not self._record(self.send_rec):
+                break
+            self.send_rec = (self.send_rec + 1) & (P.REC_MODULO - 1)
+            sent += 1
+        return sent
+
+    def _record(self, rec):
+        ring = self.ctl.ring
+        i = ring.index(rec)
+        w = self.out
+        kind = ring.kind[i]
+        if kind & EVENT:
+            self._begin("E")
+            w.int(rec)
+            w.int(ring.t[i])
+            w.token(P.STATES[kind & (EVENT - 1)])
+            w.token(P.EVENTS[ring.a[i]])
+            w.int(ring.b[i])
+        else:
+            self._begin("T")
+            w.int(rec)
+            w.int(ring.t[i])
+            w.token(P.STATES[kind])
+            w.int(ring.a[i])
+            w.int(ring.b[i])
+            w.int(ring.c[i])
+            w.int(ring.d[i])
+            w.int(ring.e[i])
+            w.int(ring.f[i])
+        return self._send()
+
+    def send_hello(self):
+        ctl = self.ctl
+        self._begin("H")
+        w = self.out
+        w.int(P.PROTOCOL_VERSION)
+        w.token(FIRMWARE_VERSION)
+        w.token(self.device_id)
+        w.int(self.edges_per_rev)
+        w.int(1000 // ctl.sample_period_ms)
+        w.token(P.STATES[ctl.state])
+        w.int(ctl.ring.next_rec)
+        return self._send()
+
+    def send_caps(self):
+        return self._values("C", self.ctl.caps.values)
+
+    def send_goals(self):
+        return self._values("G", self.ctl.goals.values)
+
+    def send_calibration(self):
+        ctl = self.ctl
+        ctl.calibration_changed = False
+        self._begin("K")
+        w = self.out
+        w.int(ctl.left.tare)
+        w.int(ctl.right.tare)
+        w.int(ctl.left.cpn)
+        w.int(ctl.right.cpn)
+        return self._send()
+
+    def _values(self, type_, values):
+        self._begin(type_)
+        for v in values:
+            self.out.int(v)
+        return self._send()
+
+    def _answer(self, ref, code):
+        if code:
+            self._nak(ref, code)
+        else:
+            self._begin("A")
+            self.out.int(ref)
+            self._send()
+
+    def _nak(self, ref, code):
+        self.frames_refused += 1
+        self._begin("N")
+        self.out.int(ref)
+        self.out.token(P.NAK_CODES[code])
+        self._send()
+
+    def _begin(self, type_):
+        self.out.begin(type_, self.seq)
+
+    def _send(self):
+        """Send the frame built since _begin; the seq counts only frames that went out."""
+        n = self.out.end()
+        if self.write(self.out.buf, n) is False:
+            return False
+        self.seq = (self.seq + 1) % P.SEQ_MODULO
+        return True
