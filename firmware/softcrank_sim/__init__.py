@@ -1,0 +1,1 @@
+"""The virtual trainer's simulated hardware: a rider and sensors, MicroPython-compatible."""
