@@ -1,8 +1,8 @@
 """The firmware's end of the wire: bytes in, commands to the controller, frames out.
 
 `feed(byte)` assembles lines in a buffer allocated once; each complete line is decoded and
-answered: a command the controller takes gets `A` (plus the new caps, goals or handshake
-frames), anything else gets `N` with a reason and changes nothing. Bad input never raises out
+answered: a command the controller takes gets `A` (after the new caps, goals or handshake
+frames, so A or N always closes an answer), anything else gets `N` with a reason and changes nothing. Bad input never raises out
 of here. `pump()` sends the ring's records from the send cursor onwards: live telemetry and
 replays are the same mechanism, REPLAY only moves the cursor back.
 
@@ -88,13 +88,13 @@ class Link:
         except Exception:
             code = P.NAK_ARGS
         self._last_seq, self._last_type, self._last_code = seq, type_, code
-        self._answer(seq, code)
         if code == 0:
             if type_ == "CAPS":
                 self.send_caps()
                 self.send_goals()  # goals may have been clamped to the new caps
             elif type_ == "GOALS":
                 self.send_goals()
+        self._answer(seq, code)  # A or N always closes the answer to a command
 
     def _dispatch(self, type_, v):
         ctl = self.ctl

@@ -27,14 +27,14 @@ def test_hello_from_another_protocol_version_is_answered_then_refused():
 def test_set_caps_is_acknowledged_and_the_new_caps_and_goals_are_sent():
     wire = Wire()
     frames = wire.command("CAPS", 10, 15, 30, 250, 5, 300, 180)
-    assert types(frames) == ["A", "C", "G"]
-    assert frames[1][2][0] == 10 and frames[2][2][3] == 10  # work resistance clamped too
+    assert types(frames) == ["C", "G", "A"]
+    assert frames[0][2][0] == 10 and frames[1][2][3] == 10  # work resistance clamped too
 
 
 def test_goals_are_answered_with_the_clamped_goals():
     wire = Wire()
     frames = wire.command("GOALS", 30, 10, 50, 90)
-    assert types(frames) == ["A", "G"] and frames[1][2] == [10, 10, 30, 20]
+    assert types(frames) == ["G", "A"] and frames[0][2] == [10, 10, 30, 20]
 
 
 def test_session_commands_drive_the_state_machine():

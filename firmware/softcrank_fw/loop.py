@@ -1,0 +1,48 @@
+"""The firmware's main loop: the same on a Pico and on the virtual trainer.
+
+Each 10 ms: wait for the tick, read the sensors, run the control tick and drive the brake;
+then take what bytes the host sent (a bounded number, so a flood cannot stall control),
+drive the brake again (a host ESTOP or PAUSE acts before the next tick), and send a few
+pending records. Whatever happens, the brake is left at zero on the way out.
+
+A board provides: edges_per_rev, device_id, reset_cause(), calibration() -> the stored
+(tare_l, tare_r, cpn_l, cpn_r) or None, alive() -> bool (False ends the
+loop: the simulated board's host went away; a Pico's is always True),
+wait_tick(period_us) -> ticks_us, sense(inputs, brake_ppm), set_brake(ppm),
+read_byte() -> 0..255 or -1, write(buf, n) -> bool.
+"""
+
+from softcrank_fw.compat import const
+from softcrank_fw.control import EV_BOOT, Controller, Inputs
+from softcrank_fw.link import Link
+
+TICK_US = const(10_000)  # 100 Hz
+RX_BYTES_PER_TICK = const(256)  # more than a 115200-baud UART brings in 10 ms
+RECORDS_PER_TICK = const(4)  # 400 records/s: replays catch up fast, live needs 0.1-0.5
+
+
+def run(board, ticks=-1):
+    """Run the firmware on `board`, for `ticks` ticks (-1: forever)."""
+    ctl = Controller(board.edges_per_rev)
+    link = Link(ctl, board.write, board.device_id)
+    inp = Inputs()
+    stored = board.calibration()
+    if stored:
+        ctl.left.tare, ctl.right.tare, ctl.left.cpn, ctl.right.cpn = stored
+    ctl.ring.event(ctl.t_ms, ctl.state, EV_BOOT, board.reset_cause())
+    try:
+        while ticks != 0 and board.alive():
+            now = board.wait_tick(TICK_US)
+            board.sense(inp, ctl.brake)
+            board.set_brake(ctl.tick(now, inp))
+            for _ in range(RX_BYTES_PER_TICK):
+                byte = board.read_byte()
+                if byte < 0:
+                    break
+                link.feed(byte)
+            board.set_brake(ctl.brake)
+            link.pump(RECORDS_PER_TICK)
+            ticks -= 1
+    finally:
+        board.set_brake(0)
+    return ctl

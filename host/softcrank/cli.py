@@ -1,0 +1,108 @@
+"""The `softcrank` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from softcrank_fw import protocol as P
+
+from . import __version__
+from .frames import FrameError, parse
+from .interpreter import InterpreterMissing
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _speed(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 10_000:
+        raise argparse.ArgumentTypeError("must be between 0 (as fast as possible) and 10000")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="softcrank",
+        description="softcrank: a stationary pedal trainer made into a safe, guided rehab device.",
+    )
+    parser.add_argument("--version", action="version", version="softcrank %s (protocol %d)" % (__version__, P.PROTOCOL_VERSION))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo", help="ride one session on the virtual trainer and show it",
+        description="Runs the real firmware on the MicroPython interpreter with a virtual rider, "
+        "drives one session over the wire protocol and prints what the rider would see.",
+    )
+    demo.add_argument("--work", type=_positive_int, default=5, metavar="MIN", help="work phase, minutes (default 5; clamped to the caps)")
+    demo.add_argument("--speed", type=_speed, default=60.0, metavar="X", help="virtual time runs X times real time (default 60; 0: as fast as possible)")
+    demo.add_argument("--seed", type=int, default=1, metavar="N", help="the virtual rider's random seed (default 1)")
+    demo.add_argument("--rpm", type=float, default=20.0, metavar="R", help="the virtual rider's cadence (default 20)")
+    demo.add_argument("--every", type=_positive_int, default=30, metavar="S", help="a status line every S virtual seconds (default 30)")
+
+    decode = sub.add_parser(
+        "decode", help="check and decode protocol frames from a file or standard input",
+        description="Reads lines of softcrank frames (a capture of the serial port, say), checks each "
+        "CRC and field, and prints the decoded fields, or why a line is not a valid frame.",
+    )
+    decode.add_argument("file", nargs="?", default="-", help="file to read (default: standard input)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return _demo(args)
+    if args.command == "decode":
+        return _decode(args.file)
+    parser.print_help()
+    return 0
+
+
+def _demo(args) -> int:
+    from .demo import DemoError, run_demo
+
+    try:
+        result = run_demo(work_min=args.work, speed=args.speed, seed=args.seed, rpm=args.rpm, every_s=args.every)
+    except (InterpreterMissing, DemoError) as e:
+        print("softcrank demo: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs advise
+        return 0
+    return 0 if result["missing"] == 0 else 1
+
+
+def _decode(path: str) -> int:
+    try:
+        stream = sys.stdin.buffer if path == "-" else open(path, "rb")
+    except OSError as e:
+        print("softcrank decode: cannot read %s: %s" % (path, e.strerror), file=sys.stderr)
+        return 2
+    bad = 0
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                frame = parse(line)
+            except FrameError as e:
+                bad += 1
+                print("%d: not a valid frame (%s): %r" % (number, e, line.rstrip(b"\r\n")[:60]))
+                continue
+            fields = " ".join("%s=%s" % kv for kv in frame.fields.items())
+            print("%d: %s #%d %s" % (number, frame.type, frame.seq, fields))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""`softcrank demo`: the real firmware on MicroPython with a virtual rider, ridden to the end.
+
+The firmware runs unchanged under the `micropython` command on the simulated board; this
+process is the host: it does the handshake, sets the goals, starts the session, acknowledges
+records as it stores them, and prints what a rider would see. Every record number is checked,
+so the closing line says whether anything went missing on the way.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Callable, TextIO
+
+from softcrank_fw import protocol as P
+
+from . import console
+from .frames import Commander, Frame, FrameError, parse
+from .interpreter import environment, micropython
+
+ACK_EVERY = 10  # records: about once a virtual second at 10 Hz, which is also the heartbeat
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def run_demo(work_min: int = 5, speed: float = 60.0, seed: int = 1, rpm: float = 20.0,
+             every_s: int = 30, out: TextIO = sys.stdout) -> dict:
+    """Ride one session on the virtual trainer; returns figures about the run."""
+    cmd = [micropython(), "-m", "softcrank_sim.main", "--seed", str(seed), "--speed", str(speed), "--rpm", str(rpm)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment())
+    try:
+        return _ride(proc, work_min, every_s, out.write)
+    finally:
+        if proc.stdin and not proc.stdin.closed:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _ride(proc: subprocess.Popen, work_min: int, every_s: int, write: Callable[[str], object]) -> dict:
+    send = Commander()
+    frames = _reader(proc)
+
+    def command(type_, *values):
+        seq = send.seq
+        proc.stdin.write(send(type_, *values))
+        proc.stdin.flush()
+        return seq
+
+    hello = command("HELLO", P.PROTOCOL_VERSION)
+    info = _await_answer(frames, hello)
+    if info["N"] is not None:
+        raise DemoError("the firmware refused the handshake: %s" % info["N"]["code"])
+    h, goals = info["H"], info["G"]
+    write("softcrank demo: firmware %s (protocol %d) on MicroPython, virtual rider\n" % (h["fw"], h["proto"]))
+    caps = info["C"]
+    write("caps: resistance <= %d %%, cadence <= %d rpm, session <= %d min,\n"
+          "      ramp %d %%/min, spasm at %d N\n"
+          % (caps["max_res_pct"], caps["max_cad_rpm"], caps["max_dur_min"], caps["ramp_pct_min"], caps["spasm_n"]))
+    goals_seq = command("GOALS", work_min, goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])
+    goals = _await_answer(frames, goals_seq)["G"] or goals
+    write("plan: %d min warm-up, %d min work at %d %%, cadence %d-%d rpm, %d min cool-down\n\n"
+          % (caps["warmup_s"] // 60, goals["dur_min"], goals["res_pct"], goals["cad_lo_rpm"], goals["cad_hi_rpm"],
+             caps["cooldown_s"] // 60))
+    write(console.STATUS_HEADER + "\n")
+    start_seq = command("START")
+    expected = None
+    received = missing = 0
+    start_ms = None
+    next_status = 0
+    status = console.Status()
+    for frame in frames:
+        if frame.type == "N" and frame["ref"] == start_seq:
+            raise DemoError("the firmware refused to start: %s" % frame["code"])
+        if frame.type not in ("T", "E"):
+            continue
+        rec = frame["rec"]
+        if expected is not None and rec != expected:
+            missing += (rec - expected) % P.REC_MODULO
+        expected = (rec + 1) % P.REC_MODULO
+        received += 1
+        if received % ACK_EVERY == 0:
+            command("ACK", rec)
+        if start_ms is None:
+            if frame.type == "E" and frame["event"] == "START":
+                start_ms = frame["t_ms"]
+            else:
+                continue
+        elapsed = ((frame["t_ms"] - start_ms) % P.REC_MODULO) // 1000
+        if frame.type == "E":
+            write(console.event_line(frame, elapsed) + "\n")
+            if frame["event"] == "DONE":
+                break
+        else:
+            status.add(frame)
+            if elapsed >= next_status:
+                write(status.line(frame, elapsed, goals) + "\n")
+                next_status = elapsed - elapsed % every_s + every_s
+    else:
+        raise DemoError("the virtual trainer stopped before the session was done")
+    command("STOP")
+    write("\n%d records received in order, %d missing\n" % (received, missing))
+    return {"received": received, "missing": missing, "elapsed_s": elapsed}
+
+
+def _reader(proc: subprocess.Popen):
+    for line in proc.stdout:
+        try:
+            yield parse(line)
+        except FrameError:
+            continue  # noise on the line: the protocol's sequence numbers show any gap
+
+
+def _await_answer(frames, seq: int) -> dict:
+    """Collect frames until the A or N for command `seq`; returns the last of each type."""
+    got: dict[str, Frame | None] = {"H": None, "C": None, "G": None, "K": None, "A": None, "N": None}
+    for frame in frames:
+        if frame.type in got:
+            got[frame.type] = frame
+        if frame.type in ("A", "N") and frame["ref"] == seq:
+            got["A" if frame.type == "A" else "N"] = frame
+            if frame.type == "A":
+                got["N"] = None
+            return got
+    raise DemoError("the virtual trainer ended before answering")
