@@ -12,6 +12,7 @@ from softcrank_fw import protocol as P
 from softcrank_fw.control import DONE, ESTOP, FAULT, Controller
 from softcrank_fw.limits import CAP_LIMITS, GOAL_LIMITS
 from softcrank_fw.ramp import max_rise
+from softcrank_sim.rider import FAULTS
 from support import TICK_US, Bench
 
 SMALL_INT = 1 << 30  # a Pico's small ints are 31-bit signed: beyond this, arithmetic allocates
@@ -29,7 +30,8 @@ caps = st.one_of(
 goals = st.one_of(values_within(GOAL_LIMITS, 0), values_within(GOAL_LIMITS, 20))
 actions = st.one_of(
     st.tuples(st.sampled_from(["start", "pause", "resume", "stop", "estop", "tare", "quiet", "talk",
-                               "press", "release", "fault", "mend", "spasm", "calm"])),
+                               "press", "release", "mend", "spasm", "calm"])),
+    st.tuples(st.just("fault"), st.sampled_from(FAULTS)),
     st.tuples(st.just("caps"), caps),
     st.tuples(st.just("goals"), goals),
     st.tuples(st.just("rpm"), st.floats(-80, 160)),
@@ -52,8 +54,10 @@ def apply(bench, action):
         bench.host = True
     elif name in ("press", "release"):
         rider.estop = name == "press"
-    elif name in ("fault", "mend"):
-        rider.fault = "rail" if name == "fault" else None
+    elif name == "fault":
+        rider.fault = action[1]
+    elif name == "mend":
+        rider.fault = None
     elif name in ("spasm", "calm"):
         rider.spasm_n = 600.0 if name == "spasm" else 0.0
     elif name == "caps":
@@ -103,7 +107,7 @@ def test_safety_invariants_hold_in_every_tick(plan):
             caps = ctl.caps
             assert 0 <= brake <= caps.max_res_pct * 10_000
             assert brake - last <= max_rise(caps.ramp_pct_min, TICK_US // 1000)
-            if bench.rider.estop or ctl.state in (ESTOP, FAULT):
+            if bench.rider.estop or ctl.fault_code() or ctl.state in (ESTOP, FAULT):
                 assert brake == 0 and ctl.state in (ESTOP, FAULT)
             if ctl.ride_ms >= caps.max_dur_min * 60_000:
                 assert brake == 0
