@@ -1,7 +1,9 @@
 """The few MicroPython built-ins the core needs, with CPython stand-ins.
 
-On MicroPython these are the real ones. On CPython the tick counter wraps at 2**30, exactly
-like MicroPython's, so CPython tests exercise the wrap-around too.
+The tick counter wraps at 2**30 everywhere, as it does on a Pico, so timestamps always fit
+the 32-bit arrays that hold them and every runtime exercises the wrap-around. On a Pico these
+are the real ticks functions. The MicroPython unix port's ticks wrap at 2**62 instead, and
+CPython has none, so there the same arithmetic is done here, masked to 2**30.
 """
 
 try:
@@ -12,16 +14,25 @@ except ImportError:  # CPython
         return value
 
 
+_TICKS_MAX = const((1 << 30) - 1)
+_TICKS_HALF = const(1 << 29)
+
 try:
-    from time import ticks_add, ticks_diff, ticks_us
-except ImportError:  # CPython
     import time as _time
 
-    TICKS_PERIOD = 1 << 30
-    _TICKS_MAX = TICKS_PERIOD - 1
-    _TICKS_HALF = TICKS_PERIOD // 2
+    _native = _time.ticks_add(0, -1) == _TICKS_MAX  # a Pico: the real ones wrap at 2**30
+except AttributeError:  # CPython
+    _native = False
+
+if _native:
+    ticks_add = _time.ticks_add
+    ticks_diff = _time.ticks_diff
+    ticks_us = _time.ticks_us
+else:
 
     def ticks_us():
+        if hasattr(_time, "ticks_us"):
+            return _time.ticks_us() & _TICKS_MAX
         return (_time.monotonic_ns() // 1000) & _TICKS_MAX
 
     def ticks_add(ticks, delta):

@@ -128,6 +128,7 @@ class Controller:
         self.sample_period_ms = 1000 // DEFAULT_RATE_HZ
         self.calibration_changed = False  # set when tare or calibration finished
         self._resume = WORK  # the phase to resume after a pause or rest
+        self._rest_first = False  # resuming from this pause goes into a spasm rest first
         self._started = False
         self._last_us = 0
         self._us_rem = 0
@@ -198,17 +199,15 @@ class Controller:
             return
         reversal = self.crank.reversals != self._reversals
         self._reversals = self.crank.reversals
-        limit = self.caps.spasm_n * 10
-        cause = 0
-        if self.left.dn > limit:
-            cause = P.SPASM_FORCE_L
-        elif self.right.dn > limit:
-            cause = P.SPASM_FORCE_R
-        elif reversal:
-            cause = P.SPASM_REVERSAL
+        cause = self._force_spasm()
         rising = cause != 0 and not self._spasm_on
-        self._spasm_on = cause != 0 and cause != P.SPASM_REVERSAL
-        if rising and _riding(st):
+        self._spasm_on = cause != 0
+        if reversal and not cause:
+            cause = P.SPASM_REVERSAL
+        if st == REST:
+            if rising or reversal:  # a new spasm during the rest: count it, rest afresh
+                self._spasm(cause)
+        elif cause and _riding(st):  # force over the threshold, however it got there
             self._spasm(cause)
 
     def _spasm(self, cause):
@@ -221,7 +220,7 @@ class Controller:
             self._resume = self.state
         if self._spasms >= SPASM_PAUSE_COUNT:
             self._spasms = 0
-            self._enter(PAUSED, EV_PAUSE, P.PAUSE_SPASMS)
+            self._pause(P.PAUSE_SPASMS, True)
         else:
             self.rest_ms = 0
             self._enter(REST, 0, 0)
@@ -230,7 +229,8 @@ class Controller:
         st = self.state
         if not _riding(st):
             return
-        if st != COOLDOWN:
+        cooling = st == COOLDOWN or (st == REST and self._resume == COOLDOWN)
+        if not cooling:
             self.ride_ms += dt_ms
         if st != REST:
             self.phase_ms += dt_ms
@@ -253,7 +253,7 @@ class Controller:
             if self.rest_ms >= SPASM_REST_MS:
                 self._enter(self._resume, EV_REST_END, 0)
         st = self.state
-        if (st == WARMUP or st == WORK or st == REST) and self.ride_ms >= caps.max_dur_min * _MS_PER_MIN:
+        if not cooling and st != COOLDOWN and _riding(st) and self.ride_ms >= caps.max_dur_min * _MS_PER_MIN:
             self._advance(COOLDOWN, EV_COOLDOWN, 1)  # the cap, whatever the plan says
 
     def _watch_host(self, dt_ms):
@@ -348,9 +348,13 @@ class Controller:
         self.brake = 0
         self._enter(state, event, arg)
 
-    def _pause(self, reason):
-        if self.state != REST:
+    def _pause(self, reason, rest=False):
+        """Pause; `rest`: resuming goes back into a spasm rest first."""
+        if self.state == REST:
+            rest = True
+        else:
             self._resume = self.state
+        self._rest_first = rest
         self._enter(PAUSED, EV_PAUSE, reason)
 
     def _event(self, code, arg):
@@ -374,6 +378,15 @@ class Controller:
             self._event(EV_CAL_FAILED, side)
 
     # ----- reading the state ----------------------------------------------------------
+
+    def _force_spasm(self):
+        """The SPASM cause if either pedal's force is over the threshold now, else 0."""
+        limit = self.caps.spasm_n * 10
+        if self.left.dn > limit:
+            return P.SPASM_FORCE_L
+        if self.right.dn > limit:
+            return P.SPASM_FORCE_R
+        return 0
 
     def fault_code(self):
         """0, or the FAULT event argument for the first sensor fault found."""
@@ -415,6 +428,11 @@ class Controller:
         code = self.caps.set(values)
         if not code:
             self.goals.clamp(self.caps)
+            cap = self.caps.max_res_pct * PPM_PER_PCT
+            if self.ramp.out > cap:  # a lower cap acts now, not at the next tick
+                self.ramp.out = cap
+            if self.brake > cap:
+                self.brake = cap
             self._event(EV_CAPS, 0)
         return code
 
@@ -425,7 +443,7 @@ class Controller:
         return code
 
     def start(self):
-        if self.state != IDLE and self.state != DONE:
+        if self.state != IDLE and self.state != DONE or not self._sensors_ready():
             return P.NAK_STATE
         self.ride_ms = 0
         self._spasms = 0
@@ -446,10 +464,14 @@ class Controller:
         return 0
 
     def resume(self):
-        if self.state != PAUSED:
+        if self.state != PAUSED or not self._sensors_ready():
             return P.NAK_STATE
         self._winding_down = False
-        self._enter(self._resume, EV_RESUME, 0)
+        if self._rest_first:
+            self.rest_ms = 0
+            self._enter(REST, EV_RESUME, 0)
+        else:
+            self._enter(self._resume, EV_RESUME, 0)
         return 0
 
     def stop(self):
@@ -495,6 +517,10 @@ class Controller:
             return P.NAK_RANGE
         self.sample_period_ms = 1000 // hz
         return 0
+
+    def _sensors_ready(self):
+        """Both load cells reading plausibly, not taring, and no pedal over the spasm threshold."""
+        return self.left.ready() and self.right.ready() and not self._force_spasm()
 
     def _can_calibrate(self):
         return (self.state == IDLE or self.state == DONE) and not self.left.busy() and not self.right.busy()

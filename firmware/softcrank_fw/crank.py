@@ -7,14 +7,16 @@ turning forward (from quadrature, or a direction sensor). Cadence, in 0.1 rpm:
   revolution), so it is smooth at speed and still quick at 5 rpm;
 - decays as soon as the time since the last edge implies a slower speed than the last
   measured one: a crank that stops reads lower at once, and 0 once no edge for long enough
-  means below MIN_DRPM (3 rpm). It is never stale;
+  means below MIN_DRPM (3 rpm, with a little slack for jitter). It is never stale;
 - ignores contact bounce and glitches: an interval shorter than a 300 rpm edge gap, or shorter
   than a quarter of the recent average, is dropped, unless MAX_REJECTS such edges come in a
   row, which means the crank really did speed up, so the estimate restarts from them.
 
 Direction changes only after REVERSE_EDGES edges agree, so one bounced quadrature edge cannot
-fake a reversal. A confirmed reversal while turning at REVERSAL_MIN_DRPM or more counts in
-`reversals`: a sudden reversal is a spasm until proven otherwise.
+fake a reversal, and an edge back over one just crossed the other way is no new interval, so
+a still crank dithering on one edge (clonus, vibration) reads 0, not a phantom cadence. A
+confirmed reversal while the cadence (as decayed since the last edge) is REVERSAL_MIN_DRPM or
+more counts in `reversals`: a sudden reversal is a spasm until proven otherwise.
 
 Arithmetic: 600_000_000 // edges_per_rev * n // sum_us is 0.1 rpm; with n <= edges_per_rev
 every intermediate stays below 2**30, a Pico's small-int range, so nothing allocates.
@@ -24,7 +26,8 @@ from array import array
 
 from softcrank_fw.compat import const, ticks_diff
 
-MIN_DRPM = const(30)  # 3 rpm: below this the crank counts as stopped
+MIN_DRPM = const(30)  # 3 rpm: the slowest cadence measured
+_STOP_SLACK = const(32)  # stopped only past a 3 rpm gap plus 1/32 (2.9 rpm), so jitter at 3 rpm never reads 0
 MAX_DRPM = const(1500)  # 150 rpm: the top of the measured range
 WINDOW_US = const(1_000_000)  # average over at most this much of the newest history
 MAX_REJECTS = const(3)  # this many short intervals in a row are real, not bounce
@@ -33,6 +36,7 @@ REVERSAL_MIN_DRPM = const(50)  # a reversal from 5 rpm or faster is "sudden"
 MAX_EDGES_PER_REV = const(360)
 _HISTORY = const(32)  # intervals kept
 _DRPM_US = const(600_000_000)  # 0.1 rpm * microseconds per revolution
+_COUNT_MASK = const((1 << 30) - 1)  # counters wrap here: they stay small ints on a Pico
 
 
 class Crank:
@@ -43,6 +47,9 @@ class Crank:
         self._k = _DRPM_US // edges_per_rev  # drpm * interval_us for one edge
         # Shortest plausible interval: an edge gap at twice the top speed (300 rpm).
         self._min_us = _DRPM_US // (2 * MAX_DRPM) // edges_per_rev
+        # Longest: a gap at just under 3 rpm. Beyond it the crank has stopped.
+        gap = self._k // MIN_DRPM
+        self._max_us = gap + gap // _STOP_SLACK
         self._iv = array("i", [0] * _HISTORY)  # newest intervals, ring
         self._iv_i = 0
         self._iv_n = 0
@@ -63,32 +70,36 @@ class Crank:
             self._pending += 1
             if self._pending < REVERSE_EDGES:
                 return
-            if self.measured >= REVERSAL_MIN_DRPM:
-                self.reversals += 1
+            speed = self.drpm if self.drpm >= 0 else -self.drpm  # as slowed by the time since
+            if speed >= REVERSAL_MIN_DRPM:
+                self.reversals = (self.reversals + 1) & _COUNT_MASK
             self.forward = forward
             self._restart(t_us)
             return
-        self._pending = 0
+        if self._pending:
+            # Back over the edge we just crossed the other way: the crank is where it was
+            # (a still crank dithering on one edge), so this is no new interval.
+            self._pending -= 1
+            return
         if not self._have_last:
             self._restart(t_us)
             return
         iv = ticks_diff(t_us, self._last_t)
-        if iv <= 0 or iv < self._min_us:
-            self.bounces += 1
+        if iv > self._max_us:
+            self._restart(t_us)  # slower than 3 rpm: a fresh start, not a measurement
             return
-        if self._iv_n and iv * 4 < self._average():
+        if iv <= 0 or iv < self._min_us:
+            self._bounce()
+            return
+        if self._iv_n and iv < self._average() >> 2:
             self._rejects += 1
             if self._rejects < MAX_REJECTS:
-                self.bounces += 1
+                self._bounce()
                 return
             self._iv_n = 0  # a real speed-up: start the estimate afresh
         self._rejects = 0
         self._last_t = t_us
-        self.edges += 1
-        if iv > self._k // MIN_DRPM:
-            self._iv_n = 0  # slower than 3 rpm: a fresh start, not a measurement
-            self.measured = 0
-            return
+        self.edges = (self.edges + 1) & _COUNT_MASK
         self._iv[self._iv_i] = iv
         self._iv_i = (self._iv_i + 1) % _HISTORY
         if self._iv_n < _HISTORY:
@@ -100,7 +111,7 @@ class Crank:
         out = 0
         if self._have_last:
             since = ticks_diff(now_us, self._last_t)
-            if since > self._k // MIN_DRPM:
+            if since > self._max_us:
                 self._stop()  # no edge for longer than a 3 rpm gap: stopped
             elif self.measured:
                 out = self.measured
@@ -116,7 +127,10 @@ class Crank:
         self.measured = 0
         self._last_t = t_us
         self._have_last = True
-        self.edges += 1
+        self.edges = (self.edges + 1) & _COUNT_MASK
+
+    def _bounce(self):
+        self.bounces = (self.bounces + 1) & _COUNT_MASK
 
     def _stop(self):
         self._iv_n = 0

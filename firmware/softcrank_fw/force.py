@@ -111,6 +111,10 @@ class LoadCell:
     def busy(self):
         return self._mode != _IDLE
 
+    def ready(self):
+        """A plausible reading since the last clear or calibration, recent, and no tare running."""
+        return self._fresh and not self.fault and self._age_ms < STALE_MS and self._mode == _IDLE
+
     def _begin(self, mode, newtons):
         self._mode = mode
         self._cal_n = newtons

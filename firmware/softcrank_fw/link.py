@@ -74,10 +74,10 @@ class Link:
         except Exception:  # the firmware never crashes on input
             self._nak(-1, P.NAK_SYNTAX)
             return
-        self.ctl.host_seen()
         if type_ not in P.HOST_MESSAGES:
-            self._nak(seq, P.NAK_UNKNOWN)
+            self._nak(seq, P.NAK_UNKNOWN)  # our own frames echoed back prove no host is there
             return
+        self.ctl.host_seen()
         if type_ == "HELLO":
             self._last_seq = -1
         elif seq == self._last_seq and type_ == self._last_type:

@@ -11,7 +11,7 @@ import select
 import sys
 import time
 
-from softcrank_fw.compat import ticks_add, ticks_diff
+from softcrank_fw.compat import ticks_add, ticks_diff, ticks_us
 
 
 class SimBoard:
@@ -23,7 +23,7 @@ class SimBoard:
         self.brake = 0
         self.t_us = (1 << 30) - 60_000_000  # virtual ticks_us: wraps a minute in
         self._prev_us = self.t_us
-        self._real0 = time.ticks_us()
+        self._real0 = ticks_us()
         self._virtual_us = 0  # virtual time since start, for pacing
         self._in = stdin or sys.stdin.buffer
         self._out = stdout or sys.stdout.buffer
@@ -47,11 +47,11 @@ class SimBoard:
         self._virtual_us += period_us
         if self.speed > 0:
             due = int(self._virtual_us / self.speed)
-            if due > 500_000_000:  # keep the pacing arithmetic small: restart the reference
-                self._real0 = time.ticks_us()
+            if due > 100_000_000:  # keep well inside ticks_diff's range: restart the reference
+                self._real0 = ticks_us()
                 self._virtual_us = 0
                 due = 0
-            ahead = due - ticks_diff(time.ticks_us(), self._real0)
+            ahead = due - ticks_diff(ticks_us(), self._real0)
             if ahead > 0:
                 time.sleep_us(ahead)
         return self.t_us

@@ -97,6 +97,7 @@ class Wire:
         self.accept = True  # False: the port is full and takes nothing
         self.link = Link(self.bench.ctl, self._write, "test", 24)
         self.seq = 0
+        self.bench.run(0.1)  # a device that has been up long enough to read its sensors
 
     def _write(self, buf, n):
         if not self.accept:

@@ -91,3 +91,45 @@ def test_backward_pedalling_from_standstill_is_not_a_sudden_reversal():
 def test_edge_counts_outside_1_to_360_are_refused():
     assert raises(ValueError, Crank, 0)
     assert raises(ValueError, Crank, 361)
+
+
+def test_a_still_crank_dithering_on_one_edge_reads_zero():
+    for hz in (3, 5, 8, 20):
+        crank = Crank(24)
+        t = START_US
+        half = 500_000 // hz
+        for _ in range(hz * 10):
+            t = ticks_add(t, half)
+            crank.edge(t, True)
+            t = ticks_add(t, half)
+            crank.edge(t, False)
+        assert crank.update(ticks_add(t, half)) == 0, hz
+
+
+def test_exactly_3_rpm_never_reads_zero():
+    crank = Crank(24)
+    t = START_US
+    gap = 60_000_000 // (3 * 24)
+    readings = []
+    for i in range(200):
+        t = ticks_add(t, gap + (i % 3) - 1)  # a microsecond of jitter either way
+        crank.edge(t, True)
+        readings.append(crank.update(ticks_add(t, gap - 5_000)))
+    assert min(readings[5:]) >= 29
+
+
+def test_turning_back_gently_after_slowing_to_a_stop_is_not_a_sudden_reversal():
+    crank = Crank(24)
+    t = steady(crank, 20, 3)
+    t = ticks_add(t, 600_000)  # 0.6 s with no edge: at most 4 rpm by now
+    assert 0 < crank.update(t) < 50
+    steady(crank, 5, 3, t, forward=False)
+    assert crank.reversals == 0
+
+
+def test_counters_stay_small_ints_on_a_pico():
+    crank = Crank(24)
+    crank.bounces = (1 << 30) - 1
+    t = steady(crank, 20, 1)
+    crank.edge(ticks_add(t, 10), True)
+    assert 0 <= crank.bounces < (1 << 30)

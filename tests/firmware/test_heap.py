@@ -33,7 +33,8 @@ def test_the_control_tick_allocates_nothing_through_a_whole_session():
     bench = Bench()
     ctl = bench.ctl
     ctl.caps.warmup_s = 60
-    ctl.start()
+    bench.run(0.1)
+    assert ctl.start() == 0
     locked_ticks(bench, 100 * 70)  # warm-up into work, telemetry into the ring
     assert ctl.state == WORK and ctl.brake > 0
     bench.rider.spasm_n = 500.0  # spasm: zero, rest, events
@@ -51,7 +52,8 @@ def test_the_control_tick_allocates_nothing_through_a_whole_session():
 def test_the_tick_allocates_nothing_while_the_host_is_silent_or_the_rider_reverses():
     needs_heap_lock()
     bench = Bench(host=False)
-    bench.ctl.start()
+    bench.run(0.1)
+    assert bench.ctl.start() == 0
     bench.rider.rpm = -25.0
     ctl, inp, rider = bench.ctl, bench.inp, bench.rider
     for _ in range(100 * 20):

@@ -2,7 +2,7 @@
 
 from softcrank_fw import protocol as P
 from softcrank_fw.control import PAUSED, WARMUP
-from support import Wire
+from support import Bench, Wire
 
 
 def types(frames):
@@ -150,3 +150,13 @@ def test_acknowledged_records_are_not_counted_lost_when_overwritten():
             pass
         wire.command("ACK", (wire.link.send_rec - 1) & (P.REC_MODULO - 1))
     assert wire.bench.ctl.ring.lost == 0
+
+
+def test_echoed_device_frames_do_not_count_as_the_host_being_alive():
+    wire = Wire(Bench(host=False))
+    wire.command("START")
+    echo = P.encode("T", 1, [1, 2, "W", 200, 0, 0, 0, 0, 0])
+    for _ in range(20):
+        wire.bench.run(1)
+        wire.raw(echo)  # a loopback or a tty echoing the device's own output
+    assert wire.bench.ctl.state == PAUSED  # the host was silent: the session paused

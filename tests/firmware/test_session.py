@@ -13,6 +13,7 @@ from support import Bench
 
 def started(**kw):
     bench = Bench(**kw)
+    bench.run(0.1)  # the load cells have answered
     assert bench.ctl.start() == 0
     return bench
 
@@ -223,7 +224,8 @@ def test_commands_in_the_wrong_state_are_refused():
     bench = Bench()
     ctl = bench.ctl
     assert ctl.pause() == P.NAK_STATE and ctl.resume() == P.NAK_STATE
-    ctl.start()
+    bench.run(0.1)
+    assert ctl.start() == 0
     assert ctl.start() == P.NAK_STATE and ctl.tare() == P.NAK_STATE
     assert ctl.calibrate("L", 100) == P.NAK_STATE
 
@@ -257,3 +259,97 @@ def test_tare_and_calibration_run_from_the_tick():
     assert ctl.tare() == 0
     bench.run(1)
     assert abs(ctl.left.tare - bench.rider.tare[0] - 20_000) < 100  # the foot's 20 N rests on it
+
+
+def test_a_spasm_held_through_pause_and_resume_keeps_the_brake_at_zero():
+    bench = started()
+    ctl = bench.ctl
+    ctl.caps.warmup_s = 0
+    bench.run(120)
+    bench.rider.spasm_n = 600.0  # the leg stays in spasm
+    bench.run(0.5)
+    assert ctl.state == REST
+    assert ctl.pause() == 0
+    assert ctl.resume() == P.NAK_STATE and ctl.state == PAUSED  # not while the spasm lasts
+    bench.rider.spasm_n = 0.0
+    bench.run(1)
+    assert ctl.resume() == 0 and ctl.state == REST  # back into the rest, not to work
+    bench.run(SPASM_REST_MS / 1000 - 1)
+    assert ctl.state == REST and ctl.brake == 0
+    bench.run(1.5)
+    assert ctl.state == WORK
+
+
+def test_start_and_resume_are_refused_while_a_pedal_is_in_spasm():
+    bench = Bench()
+    ctl = bench.ctl
+    bench.rider.spasm_n = 600.0
+    bench.run(1)
+    assert ctl.start() == P.NAK_STATE
+    bench.rider.spasm_n = 0.0
+    bench.run(1)
+    assert ctl.start() == 0
+    bench.run(1)
+    ctl.pause()
+    bench.rider.spasm_n = 600.0
+    bench.run(1)
+    assert ctl.resume() == P.NAK_STATE and ctl.state == PAUSED
+
+
+def test_a_force_above_the_threshold_is_a_spasm_even_without_a_fresh_crossing():
+    bench = started()
+    ctl = bench.ctl
+    ctl.caps.warmup_s = 0
+    bench.run(60)
+    ctl.pause()
+    bench.rider.spasm_n = 600.0  # the spasm starts while paused...
+    bench.run(0.05)
+    ctl._resume = WORK
+    ctl.state = WORK  # ...and the session is somehow riding again
+    bench.tick()
+    assert ctl.state == REST and ctl.brake == 0
+
+
+def test_start_is_refused_while_the_pedals_are_being_tared():
+    bench = Bench()
+    assert bench.ctl.tare() == 0
+    assert bench.ctl.start() == P.NAK_STATE
+    bench.run(1)
+    assert bench.ctl.start() == 0
+
+
+def test_start_is_refused_until_a_cleared_load_cell_reads_again():
+    bench = Bench()
+    bench.rider.fault = "stale"
+    bench.run(1)
+    assert bench.ctl.state == FAULT
+    assert bench.ctl.stop() == 0 and bench.ctl.state == IDLE
+    assert bench.ctl.start() == P.NAK_STATE  # no fresh reading from the dead cell yet
+    bench.rider.fault = None
+    bench.run(0.1)
+    assert bench.ctl.start() == 0
+
+
+def test_lowering_the_resistance_cap_lowers_the_brake_at_once():
+    bench = started()
+    ctl = bench.ctl
+    ctl.caps.warmup_s = 0
+    ctl.set_goals([10, 15, 25, 20])
+    bench.run(240)
+    assert ctl.brake == 200_000
+    assert ctl.set_caps([5, 15, 30, 250, 5, 0, 180]) == 0
+    assert ctl.brake == 50_000  # before the next tick
+
+
+def test_a_spasm_in_cool_down_does_not_restart_it():
+    bench = started()
+    ctl = bench.ctl
+    ctl.set_caps([20, 6, 30, 250, 5, 300, 180])
+    assert bench.run_until(COOLDOWN, 6 * 60 + 1)
+    bench.run(60)
+    bench.rider.spasm_n = 600.0
+    bench.run(1)
+    bench.rider.spasm_n = 0.0
+    assert bench.run_until(COOLDOWN, 12)
+    assert len(bench.events(EV_COOLDOWN)) == 1  # one cool-down, not a second one
+    assert ctl.phase_ms >= 60_000
