@@ -1,0 +1,1 @@
+"""The real board: a Raspberry Pi Pico (RP2040) driving a softcrank trainer."""
