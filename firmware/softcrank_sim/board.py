@@ -1,10 +1,17 @@
-"""The simulated board: a virtual clock, a virtual rider, and the host link on stdin/stdout.
+"""The simulated board: a virtual clock, a simulated world, and the host link on stdin/stdout.
 
-Virtual time advances exactly 10 ms per tick. With speed > 0 the board also sleeps so that
-virtual time runs `speed` times faster than real time; speed 0 runs as fast as it can.
-Reads and writes never block: a byte is read only when poll says one is there, and a frame
-is written only when poll says the output can take it, otherwise write() says False and the
-link tries again on a later tick.
+The world is anything with the rider's `step(t_us, dt_us, brake_ppm, inputs)`: a
+ScenarioRider, a test's Rider, or a Replay of a recording. Virtual time advances exactly
+10 ms per tick. With speed > 0 the board also sleeps so that virtual time runs `speed` times
+faster than real time; speed 0 runs as fast as it can.
+
+The serial port behaves as a Pico's USB port does: a Ctrl-C byte (0x03) raises
+KeyboardInterrupt (the Pico's USB stack does that, which is how mpremote breaks in), and
+reads and writes never block: a byte is read only when poll says one is there (single-byte
+reads, as on a Pico), and a frame is written only when the output can take it; if the host
+stops reading, write() says False and the link tries again on a later tick. A frame the
+output took only part of is finished before anything else is written, so the host never sees
+a frame cut short.
 """
 
 import select
@@ -32,6 +39,7 @@ class SimBoard:
         self._tx = select.poll()
         self._tx.register(stdout or sys.stdout, select.POLLOUT)
         self._closed = False
+        self._rest = None  # the unwritten tail of a frame the output took only part of
 
     def reset_cause(self):
         return 0
@@ -65,20 +73,39 @@ class SimBoard:
     def read_byte(self):
         if self._closed or not self._rx.poll(0):
             return -1
-        data = self._in.read(1)
+        try:
+            data = self._in.read(1)
+        except OSError:
+            return -1
         if not data:
             self._closed = True  # the host closed its end
             return -1
+        if data[0] == 0x03:
+            raise KeyboardInterrupt  # as a Pico's USB serial port does
         return data[0]
 
     def write(self, buf, n):
-        if self._closed or not self._tx.poll(0):
+        if self._closed or not self._flush():
             return False
-        try:
-            self._out.write(memoryview(buf)[:n])
-        except OSError:  # the host closed its end
-            self._closed = True
-            return False
+        self._rest = bytes(buf[:n])
+        self._flush()
+        return True  # sent, or its tail goes out before anything else
+
+    def _flush(self):
+        """Write what is left of the last frame; True when nothing is left."""
+        while self._rest:
+            if not self._tx.poll(0):
+                return False
+            try:
+                sent = self._out.write(self._rest)
+            except OSError as e:
+                if e.args and e.args[0] == 11:  # EAGAIN: full after all
+                    return False
+                self._closed = True  # the host closed its end
+                return False
+            if sent is None:
+                return False
+            self._rest = self._rest[sent:]
         return True
 
     def alive(self):

@@ -1,42 +1,72 @@
-"""Run the firmware on the simulated board, talking the wire protocol on stdin/stdout.
+"""The firmware on the simulated board: the virtual trainer's board module.
 
-    micropython -m softcrank_sim.main [--seed N] [--speed X] [--rpm R] [--edges E]
+Started by firmware/main.py when config.json says {"board": "sim"}; `softcrank sim` writes
+that config into the virtual board's flash folder:
 
-Runs until the host closes stdin. `softcrank demo` starts it; so can a developer by hand.
+    {"board": "sim", "scenario": "scenario.json", "speed": 1.0, "seed": 1, "replay": null}
+
+`scenario` is a scenario file (softcrank_sim/scenario.py), `replay` a raw sensor recording
+made by a Pico (softcrank_sim/replay.py) to play back instead of a rider, `speed` how many
+times faster than real time virtual time runs (0: as fast as it can), `seed` overrides the
+scenario's seed. The host link is stdin/stdout, which `softcrank sim` connects to a
+pseudo-terminal. By hand, from the repository root:
+
+    MICROPYPATH=.frozen:firmware micropython -m softcrank_sim.main [--speed X] [--seed N] [--scenario F]
 """
 
 import sys
 
 from softcrank_fw.loop import run
+from softcrank_sim import scenario as scenarios
 from softcrank_sim.board import SimBoard
-from softcrank_sim.rider import Rider
+from softcrank_sim.rider import ScenarioRider
 
-USAGE = "usage: micropython -m softcrank_sim.main [--seed N] [--speed X] [--rpm R] [--edges E]"
+USAGE = "usage: micropython -m softcrank_sim.main [--speed X] [--seed N] [--scenario FILE] [--replay FILE]"
+DEFAULT_SCENARIO = {"format": 1, "name": "a steady rider, weaker on the right"}
+
+
+def source(config):
+    """The simulated world: a recording to replay, or a rider following a scenario."""
+    if config.get("replay"):
+        from softcrank_sim.replay import Replay
+
+        return Replay.load(config["replay"])
+    path = config.get("scenario")
+    sc = scenarios.load(path) if path else scenarios.parse(DEFAULT_SCENARIO)
+    if config.get("seed") is not None:
+        sc.seed = int(config["seed"])
+    return ScenarioRider(sc)
 
 
 def options(argv):
-    opts = {"--seed": 1, "--speed": 1.0, "--rpm": 20.0, "--edges": 24}
+    config = {}
+    keys = {"--speed": ("speed", float), "--seed": ("seed", int), "--scenario": ("scenario", str),
+            "--replay": ("replay", str)}
     i = 0
     while i < len(argv):
-        key = argv[i]
-        if key not in opts or i + 1 >= len(argv):
+        if argv[i] not in keys or i + 1 >= len(argv):
             raise ValueError(USAGE)
-        kind = type(opts[key])
-        opts[key] = kind(argv[i + 1])
+        name, kind = keys[argv[i]]
+        config[name] = kind(argv[i + 1])
         i += 2
-    return opts
+    return config
 
 
-def main(argv):
+def main(config=None):
+    if config is None:
+        try:
+            config = options(sys.argv[1:])
+        except ValueError:
+            print(USAGE, file=sys.stderr)
+            return 2
     try:
-        opts = options(argv)
-    except ValueError as e:
-        print(e if str(e) == USAGE else USAGE, file=sys.stderr)
+        world = source(config)
+    except (scenarios.ScenarioError, ValueError) as e:
+        print("softcrank sim:", e, file=sys.stderr)
         return 2
-    rider = Rider(opts["--edges"], opts["--seed"], opts["--rpm"])
-    run(SimBoard(rider, opts["--speed"]))  # until the host closes stdin
+    run(SimBoard(world, float(config.get("speed", 1.0))))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

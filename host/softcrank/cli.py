@@ -7,6 +7,7 @@ import os
 import sys
 
 from softcrank_fw import protocol as P
+from softcrank_sim import scenario
 
 from . import __version__
 from .frames import FrameError, parse
@@ -42,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--work", type=_positive_int, default=5, metavar="MIN", help="work phase, minutes (default 5; clamped to the caps)")
     demo.add_argument("--speed", type=_speed, default=60.0, metavar="X", help="virtual time runs X times real time (default 60; 0: as fast as possible)")
-    demo.add_argument("--seed", type=int, default=1, metavar="N", help="the virtual rider's random seed (default 1)")
-    demo.add_argument("--rpm", type=float, default=20.0, metavar="R", help="the virtual rider's cadence (default 20)")
+    demo.add_argument("--seed", type=int, default=None, metavar="N", help="the virtual rider's random seed (default: the scenario's)")
+    demo.add_argument("--scenario", metavar="FILE", help="what the virtual rider does (default: the bundled demo scenario)")
     demo.add_argument("--every", type=_positive_int, default=30, metavar="S", help="a status line every S virtual seconds (default 30)")
 
     decode = sub.add_parser(
@@ -70,7 +71,13 @@ def _demo(args) -> int:
     from .demo import DemoError, run_demo
 
     try:
-        result = run_demo(work_min=args.work, speed=args.speed, seed=args.seed, rpm=args.rpm, every_s=args.every)
+        if args.scenario:
+            scenario.load(args.scenario)  # a clear error now, before anything starts
+        result = run_demo(work_min=args.work, speed=args.speed, seed=args.seed, scenario=args.scenario,
+                          every_s=args.every)
+    except scenario.ScenarioError as e:
+        print("softcrank demo: %s" % e, file=sys.stderr)
+        return 2
     except (InterpreterMissing, DemoError) as e:
         print("softcrank demo: %s" % e, file=sys.stderr)
         return 1

@@ -16,19 +16,23 @@ from softcrank_fw import protocol as P
 
 from . import console
 from .frames import Commander, Frame, FrameError, parse
-from .interpreter import environment, micropython
+from .interpreter import environment, micropython, scenario_path
 
 ACK_EVERY = 10  # records: about once a virtual second at 10 Hz, which is also the heartbeat
+REST_BEFORE_RESUME_S = 15  # a paused demo rider rests this long, then presses resume
 
 
 class DemoError(RuntimeError):
     pass
 
 
-def run_demo(work_min: int = 5, speed: float = 60.0, seed: int = 1, rpm: float = 20.0,
+def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, scenario: str | None = None,
              every_s: int = 30, out: TextIO = sys.stdout) -> dict:
     """Ride one session on the virtual trainer; returns figures about the run."""
-    cmd = [micropython(), "-m", "softcrank_sim.main", "--seed", str(seed), "--speed", str(speed), "--rpm", str(rpm)]
+    cmd = [micropython(), "-m", "softcrank_sim.main", "--speed", str(speed),
+           "--scenario", scenario or str(scenario_path("demo"))]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment())
     try:
         return _ride(proc, work_min, every_s, out.write)
@@ -56,7 +60,7 @@ def _ride(proc: subprocess.Popen, work_min: int, every_s: int, write: Callable[[
     if info["N"] is not None:
         raise DemoError("the firmware refused the handshake: %s" % info["N"]["code"])
     h, goals = info["H"], info["G"]
-    write("softcrank demo: firmware %s (protocol %d) on MicroPython, virtual rider\n" % (h["fw"], h["proto"]))
+    write("softcrank demo: firmware %s (protocol %d) on MicroPython, a virtual rider\n" % (h["fw"], h["proto"]))
     caps = info["C"]
     write("caps: resistance <= %d %%, cadence <= %d rpm, session <= %d min,\n"
           "      ramp %d %%/min, spasm at %d N\n"
@@ -68,6 +72,8 @@ def _ride(proc: subprocess.Popen, work_min: int, every_s: int, write: Callable[[
              caps["cooldown_s"] // 60))
     write(console.STATUS_HEADER + "\n")
     start_seq = command("START")
+    planned_s = caps["warmup_s"] + goals["dur_min"] * 60 + caps["cooldown_s"]
+    paused_at = None
     expected = None
     received = missing = 0
     start_ms = None
@@ -91,6 +97,16 @@ def _ride(proc: subprocess.Popen, work_min: int, every_s: int, write: Callable[[
             else:
                 continue
         elapsed = ((frame["t_ms"] - start_ms) % P.REC_MODULO) // 1000
+        if elapsed > 2 * planned_s + 300:
+            raise DemoError("the session did not finish in twice its planned time")
+        if frame.type == "T" and frame["state"] == "P":
+            paused_at = elapsed if paused_at is None else paused_at
+            if elapsed - paused_at >= REST_BEFORE_RESUME_S:
+                write("%6s >> the rider rested and presses resume\n" % console.clock(elapsed))
+                command("RESUME")
+                paused_at = None
+        elif frame.type == "T":
+            paused_at = None
         if frame.type == "E":
             write(console.event_line(frame, elapsed) + "\n")
             if frame["event"] == "DONE":

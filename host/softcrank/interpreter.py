@@ -33,6 +33,15 @@ def firmware_root() -> pathlib.Path:
     return pathlib.Path(softcrank_fw.__file__).resolve().parent.parent
 
 
+def scenario_path(name: str) -> pathlib.Path:
+    """A scenario bundled with the simulator (softcrank_sim/scenarios/NAME.json)."""
+    return firmware_root() / "softcrank_sim" / "scenarios" / (name + ".json")
+
+
+def bundled_scenarios() -> list[str]:
+    return sorted(p.stem for p in (firmware_root() / "softcrank_sim" / "scenarios").glob("*.json"))
+
+
 def environment() -> dict:
     """The environment for a micropython process that imports the firmware from firmware_root."""
     env = dict(os.environ)
