@@ -20,15 +20,13 @@ Rules, in the order the tick applies them:
 6. Resistance follows the phase's target through the ramp limiter, never above the cap.
 """
 
-from array import array
-
 from softcrank_fw import protocol as P
 from softcrank_fw.compat import const, ticks_diff
 from softcrank_fw.crank import Crank
 from softcrank_fw.force import CALIBRATED, CALIBRATION_FAILED, TARED, LoadCell
 from softcrank_fw.limits import Caps, Goals
 from softcrank_fw.ramp import PPM_PER_PCT, Ramp
-from softcrank_fw.ring import DEFAULT_SIZE, Ring
+from softcrank_fw.ring import DEFAULT_SIZE, Ring, zeros
 
 # States: indexes into protocol.STATES.
 IDLE = const(0)
@@ -87,7 +85,7 @@ class Inputs:
     """What the board read since the last tick; the tick consumes it."""
 
     def __init__(self, max_edges=64):
-        self.edge_t = array("i", [0] * max_edges)  # ticks_us of each crank edge
+        self.edge_t = zeros("i", max_edges)  # ticks_us of each crank edge
         self.edge_fwd = bytearray(max_edges)  # 1 if that edge turned forward
         self.n_edges = 0
         self.edges_dropped = 0

@@ -50,7 +50,7 @@ class Crank:
         # Longest: a gap at just under 3 rpm. Beyond it the crank has stopped.
         gap = self._k // MIN_DRPM
         self._max_us = gap + gap // _STOP_SLACK
-        self._iv = array("i", [0] * _HISTORY)  # newest intervals, ring
+        self._iv = array("i", bytearray(4 * _HISTORY))  # newest intervals, ring
         self._iv_i = 0
         self._iv_n = 0
         self._last_t = 0

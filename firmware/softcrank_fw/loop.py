@@ -21,9 +21,13 @@ RX_BYTES_PER_TICK = const(256)  # more than a 115200-baud UART brings in 10 ms
 RECORDS_PER_TICK = const(4)  # 400 records/s: replays catch up fast, live needs 0.1-0.5
 
 
-def run(board, ticks=-1):
-    """Run the firmware on `board`, for `ticks` ticks (-1: forever)."""
-    ctl = Controller(board.edges_per_rev)
+def run(board, ticks=-1, ctl=None):
+    """Run the firmware on `board`, for `ticks` ticks (-1: forever).
+
+    `ctl`: a Controller made beforehand. Making it first thing at start-up, before anything
+    else is imported, gives its ring (tens of KB) unfragmented heap on a small board."""
+    if ctl is None:
+        ctl = Controller(board.edges_per_rev)
     link = Link(ctl, board.write, board.device_id)
     inp = Inputs()
     stored = board.calibration()

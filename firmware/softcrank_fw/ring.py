@@ -6,20 +6,26 @@ for a replay from any rec the ring still holds. When the ring wraps over a recor
 has not acknowledged, `lost` counts it (only once a host has acknowledged anything: with no
 host attached, nothing is waiting for those records).
 
-Records are stored column-wise in typed arrays: 16 bytes each, 64 KiB for the default 4096
-records (6.8 minutes at 10 Hz, 82 s at 50 Hz). The size is a power of two so the index
-rec % size stays right when rec wraps at 2**30.
+Records are stored column-wise in typed arrays: 16 bytes each, 48 KiB for the default 3072
+records (5.1 minutes at 10 Hz, 61 s at 50 Hz): a Pico leaves about 190 KB of heap, and the
+firmware must also fit a 128 KB one. Slots are used in turn, independently of the record
+numbers, so any size works and nothing changes when rec wraps at 2**30.
 """
 
 from array import array
 
 from softcrank_fw.compat import const
-from softcrank_fw.protocol import REC_MODULO
 
-DEFAULT_SIZE = const(4096)
+DEFAULT_SIZE = const(3072)
 EVENT = const(0x80)  # set in `kind` for an event record; the low bits are the state
 _REC_MASK = const((1 << 30) - 1)
 _HALF = const(1 << 29)
+
+
+def zeros(typecode, n):
+    """An array of n zeros, made from raw bytes: no temporary list of n ints in a small heap
+    (on MicroPython and CPython alike, a bytearray initialiser is read as raw bytes)."""
+    return array(typecode, bytearray(n * (4 if typecode in "iIlL" else 2)))
 
 
 def rec_diff(a, b):
@@ -29,18 +35,19 @@ def rec_diff(a, b):
 
 class Ring:
     def __init__(self, size=DEFAULT_SIZE):
-        if size < 2 or size & (size - 1) or REC_MODULO % size:
-            raise ValueError("ring size must be a power of two")
+        if not 2 <= size <= 32768:
+            raise ValueError("ring size must be 2..32768")
         self.size = size
         self.kind = bytearray(size)  # state code, | EVENT for events
-        self.t = array("i", [0] * size)  # t_ms
-        self.a = array("h", [0] * size)  # sample: cadence drpm   event: event code
-        self.b = array("h", [0] * size)  # sample: force left dN  event: argument
-        self.c = array("h", [0] * size)  # sample: force right dN
-        self.d = array("h", [0] * size)  # sample: resistance per mille
-        self.e = array("h", [0] * size)  # sample: seconds left in the phase
+        self.t = zeros("i", size)  # t_ms
+        self.a = zeros("h", size)  # sample: cadence drpm   event: event code
+        self.b = zeros("h", size)  # sample: force left dN  event: argument
+        self.c = zeros("h", size)  # sample: force right dN
+        self.d = zeros("h", size)  # sample: resistance per mille
+        self.e = zeros("h", size)  # sample: seconds left in the phase
         self.f = bytearray(size)  # sample: flags
         self.next_rec = 0  # the rec the next record gets
+        self._head = 0  # the slot the next record goes into
         self.count = 0  # records held, up to size
         self.acked = -1  # the newest rec the host acknowledged, or -1
         self.lost = 0  # unacknowledged records overwritten
@@ -51,9 +58,10 @@ class Ring:
                 self.lost += 1
         else:
             self.count += 1
-        rec = self.next_rec
-        self.next_rec = (rec + 1) & _REC_MASK
-        return rec & (self.size - 1)
+        self.next_rec = (self.next_rec + 1) & _REC_MASK
+        slot = self._head
+        self._head = slot + 1 if slot + 1 < self.size else 0
+        return slot
 
     def sample(self, t_ms, state, drpm, left_dn, right_dn, res_pm, left_s, flags):
         i = self._slot()
@@ -85,7 +93,8 @@ class Ring:
         return 0 <= rec_diff(rec, self.oldest()) < self.count
 
     def index(self, rec):
-        return rec & (self.size - 1)
+        """The slot of a record the ring holds."""
+        return (self._head - rec_diff(self.next_rec, rec)) % self.size
 
     def ack(self, rec):
         """The host has stored every record up to and including `rec`."""

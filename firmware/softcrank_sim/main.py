@@ -14,27 +14,34 @@ pseudo-terminal. By hand, from the repository root:
     MICROPYPATH=.frozen:firmware micropython -m softcrank_sim.main [--speed X] [--seed N] [--scenario F]
 """
 
+import gc
 import sys
 
+from softcrank_fw.control import Controller
 from softcrank_fw.loop import run
-from softcrank_sim import scenario as scenarios
-from softcrank_sim.board import SimBoard
-from softcrank_sim.rider import ScenarioRider
 
 USAGE = "usage: micropython -m softcrank_sim.main [--speed X] [--seed N] [--scenario FILE] [--replay FILE]"
 DEFAULT_SCENARIO = {"format": 1, "name": "a steady rider, weaker on the right"}
 
 
 def source(config):
-    """The simulated world: a recording to replay, or a rider following a scenario."""
+    """The simulated world: a recording to replay, or a rider following a scenario.
+
+    The scenario checker is only needed at start-up: it leaves memory once the scenario is
+    read, as it would on a board with 128 KB of heap."""
     if config.get("replay"):
         from softcrank_sim.replay import Replay
 
         return Replay.load(config["replay"])
+    from softcrank_sim import scenario as scenarios
+    from softcrank_sim.rider import ScenarioRider
+
     path = config.get("scenario")
     sc = scenarios.load(path) if path else scenarios.parse(DEFAULT_SCENARIO)
     if config.get("seed") is not None:
         sc.seed = int(config["seed"])
+    del sys.modules["softcrank_sim.scenario"]
+    gc.collect()
     return ScenarioRider(sc)
 
 
@@ -59,12 +66,20 @@ def main(config=None):
         except ValueError:
             print(USAGE, file=sys.stderr)
             return 2
+    ctl = Controller(24)  # first, while the heap is whole (see loop.run)
     try:
         world = source(config)
-    except (scenarios.ScenarioError, ValueError) as e:
+    except ValueError as e:  # ScenarioError and RecordingError are ValueErrors
         print("softcrank sim:", e, file=sys.stderr)
         return 2
-    run(SimBoard(world, float(config.get("speed", 1.0))))
+    from softcrank_sim.board import SimBoard
+
+    board = SimBoard(world, float(config.get("speed", 1.0)))
+    if board.edges_per_rev != ctl.crank.edges_per_rev:
+        ctl = None
+        gc.collect()
+        ctl = Controller(board.edges_per_rev)
+    run(board, ctl=ctl)
     return 0
 
 

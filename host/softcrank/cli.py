@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import time
 
 from softcrank_fw import protocol as P
 from softcrank_sim import scenario
 
 from . import __version__
 from .frames import FrameError, parse
-from .interpreter import InterpreterMissing
+from .image import ImageError
+from .interpreter import InterpreterMissing, bundled_scenarios, scenario_path
 
 
 def _positive_int(text: str) -> int:
@@ -47,6 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", metavar="FILE", help="what the virtual rider does (default: the bundled demo scenario)")
     demo.add_argument("--every", type=_positive_int, default=30, metavar="S", help="a status line every S virtual seconds (default 30)")
 
+    sim = sub.add_parser(
+        "sim", help="run the virtual trainer on a pseudo-terminal until Ctrl-C",
+        description="Runs the real firmware on the MicroPython interpreter with a simulated board "
+        "behind a pseudo-terminal. The first line printed is the port to open, as you would open "
+        "/dev/ttyACM0 for a Pico. Runs until Ctrl-C.",
+    )
+    sim.add_argument("--scenario", metavar="FILE", help="what the virtual rider does (default: a steady rider; "
+                     "bundled: %s)" % ", ".join(bundled_scenarios()))
+    sim.add_argument("--seed", type=int, default=None, metavar="N", help="the rider's random seed (default: the scenario's)")
+    sim.add_argument("--speed", type=_speed, default=1.0, metavar="X", help="virtual time runs X times real time (default 1; 0: as fast as possible)")
+    sim.add_argument("--replay", metavar="FILE", help="play back a raw sensor recording from a real unit instead of a rider")
+    sim.add_argument("--flash", metavar="DIR", help="keep the board's flash in DIR (default: a temporary folder)")
+
     decode = sub.add_parser(
         "decode", help="check and decode protocol frames from a file or standard input",
         description="Reads lines of softcrank frames (a capture of the serial port, say), checks each "
@@ -63,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return _demo(args)
     if args.command == "decode":
         return _decode(args.file)
+    if args.command == "sim":
+        return _sim(args)
     parser.print_help()
     return 0
 
@@ -87,6 +105,53 @@ def _demo(args) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs advise
         return 0
     return 0 if result["missing"] == 0 else 1
+
+
+def _sim(args) -> int:
+    from .virtual_board import VirtualBoard
+
+    try:
+        if args.scenario:
+            scenario.load(_bundled(args.scenario))
+        if args.replay:
+            from softcrank_sim.replay import Replay  # its RecordingError is a ValueError
+
+            Replay.load(args.replay)
+    except (scenario.ScenarioError, ValueError) as e:
+        print("softcrank sim: %s" % e, file=sys.stderr)
+        return 2
+    board = VirtualBoard(scenario=_bundled(args.scenario) if args.scenario else None, seed=args.seed,
+                         speed=args.speed, flash=args.flash, replay=args.replay)
+    try:
+        port = board.start()
+    except (InterpreterMissing, ImageError) as e:
+        print("softcrank sim: %s" % e, file=sys.stderr)
+        return 1
+    print(port, flush=True)
+    print("softcrank sim: the virtual trainer is on %s (flash: %s); Ctrl-C ends it" % (port, board.flash),
+          file=sys.stderr)
+    # Explicitly: a process started in the background inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupted)
+    signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        board.stop()
+    return 0
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _bundled(name: str) -> str:
+    """A scenario file path, or the name of a bundled one ("spasms")."""
+    if os.path.exists(name) or name not in bundled_scenarios():
+        return name
+    return str(scenario_path(name))
 
 
 def _decode(path: str) -> int:

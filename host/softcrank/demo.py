@@ -27,15 +27,20 @@ class DemoError(RuntimeError):
 
 
 def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, scenario: str | None = None,
-             every_s: int = 30, out: TextIO = sys.stdout) -> dict:
-    """Ride one session on the virtual trainer; returns figures about the run."""
-    cmd = [micropython(), "-m", "softcrank_sim.main", "--speed", str(speed),
+             every_s: int = 30, out: TextIO = sys.stdout, heap: str | None = None,
+             caps: list[int] | None = None) -> dict:
+    """Ride one session on the virtual trainer; returns figures about the run.
+
+    `heap` sets the interpreter's heap (e.g. "128K", a tighter budget than a Pico's);
+    `caps` sets the therapist's caps first (the CAPS fields, in order)."""
+    cmd = [micropython()] + (["-X", "heapsize=" + heap] if heap else []) + [
+        "-m", "softcrank_sim.main", "--speed", str(speed),
            "--scenario", scenario or str(scenario_path("demo"))]
     if seed is not None:
         cmd += ["--seed", str(seed)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment())
     try:
-        return _ride(proc, work_min, every_s, out.write)
+        return _ride(proc, work_min, every_s, out.write, caps)
     finally:
         if proc.stdin and not proc.stdin.closed:
             proc.stdin.close()
@@ -45,7 +50,8 @@ def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, sc
             proc.kill()
 
 
-def _ride(proc: subprocess.Popen, work_min: int, every_s: int, write: Callable[[str], object]) -> dict:
+def _ride(proc: subprocess.Popen, work_min: int, every_s: int, write: Callable[[str], object],
+          new_caps: list[int] | None = None) -> dict:
     send = Commander()
     frames = _reader(proc)
 
@@ -59,6 +65,11 @@ def _ride(proc: subprocess.Popen, work_min: int, every_s: int, write: Callable[[
     info = _await_answer(frames, hello)
     if info["N"] is not None:
         raise DemoError("the firmware refused the handshake: %s" % info["N"]["code"])
+    if new_caps is not None:
+        answer = _await_answer(frames, command("CAPS", *new_caps))
+        if answer["N"] is not None:
+            raise DemoError("the firmware refused the caps: %s" % answer["N"]["code"])
+        info.update((k, v) for k, v in answer.items() if v is not None and k in ("C", "G"))
     h, goals = info["H"], info["G"]
     write("softcrank demo: firmware %s (protocol %d) on MicroPython, a virtual rider\n" % (h["fw"], h["proto"]))
     caps = info["C"]

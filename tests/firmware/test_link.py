@@ -135,7 +135,7 @@ def test_replay_resends_from_any_record_the_ring_holds():
 def test_replay_of_records_already_overwritten_says_gone_and_sends_the_oldest():
     wire = Wire()
     wire.bench.ctl.set_rate(50)
-    wire.bench.run(100)  # 5000 records > 4096
+    wire.bench.run(100)  # 5000 records > 3072
     frames = wire.command("REPLAY", 0)
     assert frames[0][2][1] == "GONE"
     assert wire.link.send_rec == wire.bench.ctl.ring.oldest()

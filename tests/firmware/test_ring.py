@@ -50,5 +50,19 @@ def test_event_records_share_the_numbering():
     assert ring.kind[i] & 0x80 and ring.a[i] == 8 and ring.b[i] == 1
 
 
-def test_sizes_that_are_not_a_power_of_two_are_refused():
-    assert raises(ValueError, Ring, 3000)
+def test_any_size_keeps_every_record_in_its_place_across_the_wrap():
+    ring = Ring(7)
+    ring.next_rec = (1 << 30) - 4
+    for i in range(20):
+        ring.sample(i, 2, i, 0, 0, 0, 0, 0)
+    for back in range(1, 8):
+        rec = (ring.next_rec - back) & ((1 << 30) - 1)
+        assert ring.holds(rec) and ring.a[ring.index(rec)] == 20 - back
+
+
+def test_the_default_ring_holds_five_minutes_at_10_hz():
+    assert Ring().size >= 5 * 60 * 10
+
+
+def test_impossible_sizes_are_refused():
+    assert raises(ValueError, Ring, 1)
