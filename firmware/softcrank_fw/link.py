@@ -24,10 +24,11 @@ _IDLE_LINE = const(-1)
 
 
 class Link:
-    def __init__(self, controller, write, device_id="sim", edges_per_rev=0):
+    def __init__(self, controller, write, device_id="sim", edges_per_rev=0, stats=None):
         self.ctl = controller
         self.write = write
         self.device_id = device_id
+        self.stats = stats  # the main loop's TickStats, for STATS
         self.edges_per_rev = edges_per_rev or controller.crank.edges_per_rev
         self.out = P.Writer()
         self.seq = 0  # our frame counter
@@ -130,6 +131,8 @@ class Link:
             return self._ack(v[0])
         if type_ == "REPLAY":
             return self._replay(v[0])
+        if type_ == "STATS":
+            return self._send_stats()
         return P.NAK_UNKNOWN
 
     def _ack(self, rec):
@@ -192,6 +195,25 @@ class Link:
             w.int(ring.e[i])
             w.int(ring.f[i])
         return self._send()
+
+    def _send_stats(self):
+        stats = self.stats
+        if stats is None:
+            return P.NAK_STATE  # no main loop measuring (a test's bare Link)
+        try:
+            from gc import mem_free
+
+            free = mem_free()
+        except ImportError:  # CPython
+            free = -1
+        self._begin("S")
+        self.out.int(stats.ticks)
+        self.out.int(stats.period_max_us)
+        self.out.int(stats.late)
+        self.out.int(free)
+        self._send()
+        stats.reset()
+        return 0
 
     def send_hello(self):
         ctl = self.ctl

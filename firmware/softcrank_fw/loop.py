@@ -12,11 +12,12 @@ wait_tick(period_us) -> ticks_us, sense(inputs, brake_ppm), set_brake(ppm),
 read_byte() -> 0..255 or -1, write(buf, n) -> bool.
 """
 
-from softcrank_fw.compat import const
+from softcrank_fw.compat import const, ticks_diff, ticks_us
 from softcrank_fw.control import EV_BOOT, Controller, Inputs
 from softcrank_fw.link import Link
 
 TICK_US = const(10_000)  # 100 Hz
+LATE_US = const(15_000)  # a tick period longer than this counts as late
 RX_BYTES_PER_TICK = const(256)  # more than a 115200-baud UART brings in 10 ms
 RECORDS_PER_TICK = const(4)  # 400 records/s: replays catch up fast, live needs 0.1-0.5
 
@@ -28,7 +29,8 @@ def run(board, ticks=-1, ctl=None):
     else is imported, gives its ring (tens of KB) unfragmented heap on a small board."""
     if ctl is None:
         ctl = Controller(board.edges_per_rev)
-    link = Link(ctl, board.write, board.device_id)
+    stats = TickStats()
+    link = Link(ctl, board.write, board.device_id, stats=stats)
     inp = Inputs()
     stored = board.calibration()
     if stored:
@@ -37,6 +39,7 @@ def run(board, ticks=-1, ctl=None):
     try:
         while ticks != 0 and board.alive():
             now = board.wait_tick(TICK_US)
+            stats.tick(ticks_us())
             board.sense(inp, ctl.brake)
             board.set_brake(ctl.tick(now, inp))
             for _ in range(RX_BYTES_PER_TICK):
@@ -50,3 +53,29 @@ def run(board, ticks=-1, ctl=None):
     finally:
         board.set_brake(0)
     return ctl
+
+
+class TickStats:
+    """How regular the tick really is, by the wall clock (on the virtual trainer too, where
+    the control clock is virtual): the longest period and the late ticks since last asked."""
+
+    def __init__(self):
+        self.ticks = 0
+        self.period_max_us = 0
+        self.late = 0
+        self._last = -1
+
+    def tick(self, now_us):
+        if self._last >= 0:
+            period = ticks_diff(now_us, self._last)
+            if period > self.period_max_us:
+                self.period_max_us = period
+            if period > LATE_US:
+                self.late += 1
+        self._last = now_us
+        self.ticks = (self.ticks + 1) & ((1 << 30) - 1)
+
+    def reset(self):
+        self.ticks = 0
+        self.period_max_us = 0
+        self.late = 0

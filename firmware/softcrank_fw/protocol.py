@@ -77,6 +77,12 @@ DEVICE_MESSAGES = {
         ("event", TOKEN),
         ("arg", INT),
     ),
+    "S": (  # tick statistics since the last STATS, the answer to STATS
+        ("ticks", INT),
+        ("period_max_us", INT),
+        ("late", INT),
+        ("heap_free", INT),
+    ),
     "A": (("ref", INT),),  # the command with frame seq `ref` was accepted
     "N": (("ref", INT), ("code", TOKEN)),  # ... was refused, and why
 }
@@ -97,6 +103,7 @@ HOST_MESSAGES = {
     "REPLAY": (("from_rec", INT),),
     "ACK": (("rec", INT),),
     "RATE": (("hz", INT),),
+    "STATS": (),
 }
 
 # Session states, as the one-letter tokens telemetry carries. Index = the firmware's code.

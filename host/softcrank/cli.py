@@ -63,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--replay", metavar="FILE", help="play back a raw sensor recording from a real unit instead of a rider")
     sim.add_argument("--flash", metavar="DIR", help="keep the board's flash in DIR (default: a temporary folder)")
 
+    deploy = sub.add_parser(
+        "deploy", help="copy the firmware onto a Pico (or the virtual trainer) and restart it",
+        description="Stops the firmware (brake at zero), copies the firmware compiled to bytecode and "
+        "the pin map onto the board with mpremote, restarts it and checks it answers. Finds a Pico "
+        "running MicroPython on USB by itself, or takes --port (also a `softcrank sim` port).",
+    )
+    deploy.add_argument("--port", metavar="PATH", help="the board's serial port (default: the Pico found on USB)")
+
     decode = sub.add_parser(
         "decode", help="check and decode protocol frames from a file or standard input",
         description="Reads lines of softcrank frames (a capture of the serial port, say), checks each "
@@ -81,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         return _decode(args.file)
     if args.command == "sim":
         return _sim(args)
+    if args.command == "deploy":
+        return _deploy(args)
     parser.print_help()
     return 0
 
@@ -145,6 +155,20 @@ def _sim(args) -> int:
 
 def _interrupted(signum, frame):
     raise KeyboardInterrupt
+
+
+def _deploy(args) -> int:
+    try:
+        from .deploy import DeployError, deploy
+    except ImportError as e:
+        print("softcrank deploy: %s: pip install 'softcrank[deploy]'" % e, file=sys.stderr)
+        return 1
+    try:
+        deploy(args.port, log=lambda line: print("softcrank deploy: " + line, flush=True))
+    except (DeployError, ImageError) as e:
+        print("softcrank deploy: %s" % e, file=sys.stderr)
+        return 1
+    return 0
 
 
 def _bundled(name: str) -> str:

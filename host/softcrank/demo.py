@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from typing import Callable, TextIO
 
 from softcrank_fw import protocol as P
@@ -40,7 +41,7 @@ def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, sc
         cmd += ["--seed", str(seed)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment())
     try:
-        return _ride(proc, work_min, every_s, out.write, caps)
+        return ride(_pipe_sender(proc), _reader(proc.stdout), work_min, every_s, out.write, caps)
     finally:
         if proc.stdin and not proc.stdin.closed:
             proc.stdin.close()
@@ -50,15 +51,29 @@ def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, sc
             proc.kill()
 
 
-def _ride(proc: subprocess.Popen, work_min: int, every_s: int, write: Callable[[str], object],
-          new_caps: list[int] | None = None) -> dict:
+def _pipe_sender(proc: subprocess.Popen) -> Callable[[bytes], None]:
+    def send(frame: bytes) -> None:
+        proc.stdin.write(frame)
+        proc.stdin.flush()
+
+    return send
+
+
+def ride(send_bytes: Callable[[bytes], object], frames, work_min: int, every_s: int,
+         write: Callable[[str], object], new_caps: list[int] | None = None,
+         timeout_s: float | None = None) -> dict:
+    """Drive one session over any link: `send_bytes(frame)` out, `frames` (decoded) in.
+
+    Returns figures about the run, and the events seen, in order. `timeout_s`: give up
+    (DemoError) after that long by the wall clock."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    frames = _until(frames, deadline)
     send = Commander()
-    frames = _reader(proc)
+    events: list[tuple[str, int]] = []
 
     def command(type_, *values):
         seq = send.seq
-        proc.stdin.write(send(type_, *values))
-        proc.stdin.flush()
+        send_bytes(send(type_, *values))
         return seq
 
     hello = command("HELLO", P.PROTOCOL_VERSION)
@@ -119,6 +134,7 @@ def _ride(proc: subprocess.Popen, work_min: int, every_s: int, write: Callable[[
         elif frame.type == "T":
             paused_at = None
         if frame.type == "E":
+            events.append((frame["event"], frame["arg"]))
             write(console.event_line(frame, elapsed) + "\n")
             if frame["event"] == "DONE":
                 break
@@ -131,15 +147,33 @@ def _ride(proc: subprocess.Popen, work_min: int, every_s: int, write: Callable[[
         raise DemoError("the virtual trainer stopped before the session was done")
     command("STOP")
     write("\n%d records received in order, %d missing\n" % (received, missing))
-    return {"received": received, "missing": missing, "elapsed_s": elapsed}
+    return {"received": received, "missing": missing, "elapsed_s": elapsed, "events": events}
 
 
-def _reader(proc: subprocess.Popen):
-    for line in proc.stdout:
+def _reader(lines):
+    """Decoded frames from an iterable of lines (a pipe, or a serial port's readline);
+    None where a serial read timed out, so a waiting caller can look at the clock."""
+    for line in lines:
+        if not line:
+            yield None
+            continue
         try:
             yield parse(line)
         except FrameError:
             continue  # noise on the line: the protocol's sequence numbers show any gap
+
+
+def serial_frames(port):
+    """Decoded frames from a pyserial port, forever (each readline may time out)."""
+    return _reader(iter(port.readline, None))
+
+
+def _until(frames, deadline):
+    for frame in frames:
+        if deadline is not None and time.monotonic() > deadline:
+            raise DemoError("the trainer did not finish in time")
+        if frame is not None:
+            yield frame
 
 
 def _await_answer(frames, seq: int) -> dict:

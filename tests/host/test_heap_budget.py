@@ -1,0 +1,29 @@
+"""The whole firmware rides a 30-minute session in 128 KB of heap (a Pico leaves ~190 KB).
+
+The image is the one deploy puts on a board: packages compiled to .mpy by mpy-cross."""
+
+import io
+import os
+import subprocess
+
+from softcrank import image
+from softcrank.demo import _pipe_sender, _reader, ride
+from softcrank.interpreter import micropython
+
+
+def test_a_30_minute_session_runs_in_128k_of_heap_without_a_memory_error(tmp_path):
+    image.build(tmp_path, "sim")
+    env = dict(os.environ, MICROPYPATH=".frozen" + os.pathsep + str(tmp_path))
+    proc = subprocess.Popen([micropython(), "-X", "heapsize=128K", "-m", "softcrank_sim.main", "--speed", "0"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, cwd=tmp_path)
+    try:
+        result = ride(_pipe_sender(proc), _reader(proc.stdout), 25, 600, io.StringIO().write,
+                      [20, 30, 30, 250, 5, 300, 180], timeout_s=300)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+    assert b"MemoryError" not in proc.stderr.read()
+    assert result["events"][-1] == ("DONE", 0)
+    assert result["elapsed_s"] >= 33 * 60 - 5  # 5 min warm-up + 25 work + 3 cool-down
+    assert result["missing"] == 0

@@ -1,0 +1,138 @@
+"""The virtual trainer end to end: the real firmware on MicroPython behind a pseudo-terminal,
+opened with pyserial exactly as a Pico's /dev/ttyACM0."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import tty
+
+import pytest
+import serial
+
+from softcrank.deploy import DeployError, deploy
+from softcrank.demo import ride, serial_frames
+from softcrank.frames import Commander, FrameError, parse
+from softcrank.interpreter import scenario_path
+from softcrank.virtual_board import VirtualBoard
+from softcrank_fw import FIRMWARE_VERSION
+from softcrank_fw import protocol as P
+
+SHORT_CAPS = [20, 5, 30, 250, 10, 60, 60]  # 1 min warm-up, cool-down 1 min, at most 5 min riding
+
+
+def handshake(port_path, timeout=10):
+    with serial.serial_for_url(port_path, baudrate=115200, timeout=0.5) as port:
+        port.write(Commander()("HELLO", P.PROTOCOL_VERSION))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                frame = parse(port.readline())
+            except FrameError:
+                continue
+            if frame.type == "H":
+                return frame
+    raise AssertionError("no handshake")
+
+
+def test_softcrank_sim_prints_a_port_that_pyserial_opens_and_the_firmware_answers():
+    proc = subprocess.Popen([sys.executable, "-m", "softcrank", "sim"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        port = proc.stdout.readline().strip()
+        assert port.startswith("/dev/")
+        hello = handshake(port)
+        assert hello["fw"] == FIRMWARE_VERSION and hello["proto"] == P.PROTOCOL_VERSION
+        flash = proc.stderr.readline().split("flash: ")[1].split(")")[0]
+        assert os.path.isdir(flash)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    assert not os.path.exists(flash)  # cleaned up
+
+
+def ride_over(board, caps=SHORT_CAPS, work_min=2, timeout_s=120):
+    with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
+        out = io.StringIO()
+        result = ride(port.write, serial_frames(port), work_min, 60, out.write, caps, timeout_s=timeout_s)
+    return result, out.getvalue()
+
+
+def test_a_scenario_rides_a_whole_session_to_done_over_the_pty():
+    with VirtualBoard(scenario=str(scenario_path("spasms")), speed=60) as board:
+        result, text = ride_over(board)
+    names = [event for event, _ in result["events"]]
+    assert names[0] == "START" and names[-1] == "DONE"
+    assert "SPASM" not in names or "REST_END" in names
+    assert result["missing"] == 0
+
+
+def test_a_spasm_in_a_scenario_unloads_the_brake_and_rests():
+    scenario = str(scenario_path("spasms"))
+    with VirtualBoard(scenario=scenario, speed=60) as board:
+        result, _ = ride_over(board, caps=[20, 10, 30, 250, 10, 300, 60], work_min=3, timeout_s=180)
+    events = result["events"]
+    assert ("SPASM", P.SPASM_FORCE_L) in events and ("REST_END", 0) in events
+    assert result["missing"] == 0
+
+
+def test_deploy_copies_the_firmware_and_restarts_the_virtual_board(tmp_path):
+    with VirtualBoard(flash=tmp_path / "flash", speed=10) as board:
+        handshake(board.port)
+        before = board.boots
+        logged = []
+        hello = deploy(board.port, log=logged.append)
+        assert hello["fw"] == FIRMWARE_VERSION
+        assert board.boots == before + 2  # into maintenance, then the new firmware
+        assert not (tmp_path / "flash" / "maintenance").exists()
+        assert (tmp_path / "flash" / "softcrank_fw" / "control.mpy").exists()
+        assert any("brake at zero" in line for line in logged)
+        assert handshake(board.port)["state"] == "I"
+
+
+def test_deploy_refuses_a_port_another_program_holds(tmp_path):
+    with VirtualBoard(flash=tmp_path / "flash") as board:
+        with serial.Serial(board.port, exclusive=True):
+            with pytest.raises(DeployError, match="busy"):
+                deploy(board.port, log=lambda line: None)
+        assert not (tmp_path / "flash" / "maintenance").exists()  # nothing was touched
+
+
+def test_deploy_to_a_port_that_does_not_exist_says_so():
+    with pytest.raises(DeployError, match="no such port"):
+        deploy("/dev/softcrank-no-such-port", log=lambda line: None)
+
+
+def test_deploy_to_a_port_where_no_micropython_answers_says_so():
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        with pytest.raises(DeployError, match="no MicroPython REPL answered"):
+            deploy(os.ttyname(slave), log=lambda line: None)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_host_that_stops_reading_loses_no_record():
+    with VirtualBoard(speed=20) as board:
+        with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
+            send = Commander()
+            port.write(send("HELLO", P.PROTOCOL_VERSION))
+            time.sleep(3)  # a minute of virtual time, nobody reading: the tick must not stall
+            recs = []
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and len(recs) < 600:
+                line = port.readline()
+                try:
+                    frame = parse(line)
+                except FrameError:
+                    continue
+                if frame.type in ("T", "E"):
+                    recs.append(frame["rec"])
+                if len(recs) % 50 == 0 and recs:
+                    port.write(send("ACK", recs[-1]))
+    assert len(recs) >= 600
+    assert recs == list(range(recs[0], recs[0] + len(recs)))  # in order, none missing
