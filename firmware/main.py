@@ -3,8 +3,10 @@
 Runs the firmware on the board config.json names: the Pico unless it says otherwise. If the
 file `maintenance` exists, the firmware does not start: no control loop, no watchdog, the
 brake off (at reset every GPIO is an input and the MOSFET gate's pull-down holds the brake
-off), and the REPL stays free. `softcrank deploy` uses that to copy files safely: a watchdog,
-once started, cannot be stopped on an RP2040 and would reset the board in the middle of a copy.
+off), and the REPL stays free. `softcrank deploy` uses that to copy files safely: MicroPython
+has no call to stop an RP2040's watchdog once started (the firmware's own Ctrl-C path clears
+it in the hardware register, but a board that crashed or hung has no one to do that), and a
+running watchdog would reset the board in the middle of a copy.
 """
 
 import json

@@ -6,7 +6,8 @@ drive the brake again (a host ESTOP or PAUSE acts before the next tick), and sen
 pending records. Whatever happens, the brake is left at zero on the way out.
 
 A board provides: edges_per_rev, device_id, reset_cause(), calibration() -> the stored
-(tare_l, tare_r, cpn_l, cpn_r) or None, alive() -> bool (False ends the
+(tare_l, tare_r, cpn_l, cpn_r) or None, save_calibration(tare_l, tare_r, cpn_l, cpn_r)
+(after a TARE or CAL: so a unit calibrated once stays calibrated), alive() -> bool (False ends the
 loop: the simulated board's host went away; a Pico's is always True),
 wait_tick(period_us) -> ticks_us, sense(inputs, brake_ppm), set_brake(ppm),
 read_byte() -> 0..255 or -1, write(buf, n) -> bool.
@@ -48,6 +49,8 @@ def run(board, ticks=-1, ctl=None):
                     break
                 link.feed(byte)
             board.set_brake(ctl.brake)
+            if ctl.calibration_changed:  # a tare or calibration just finished (rare): keep it
+                board.save_calibration(ctl.left.tare, ctl.right.tare, ctl.left.cpn, ctl.right.cpn)
             link.pump(RECORDS_PER_TICK)
             ticks -= 1
     finally:

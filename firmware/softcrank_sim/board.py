@@ -18,6 +18,7 @@ import select
 import sys
 import time
 
+from softcrank_fw import calibration
 from softcrank_fw.compat import ticks_add, ticks_diff, ticks_us
 
 
@@ -45,9 +46,16 @@ class SimBoard:
         return 0
 
     def calibration(self):
-        """The simulated unit was calibrated when it was built: its rider's true values."""
+        """What a TARE or CAL stored on the virtual flash; before any, the simulated unit was
+        calibrated when it was built: its rider's true values."""
+        stored = calibration.load()
+        if stored:
+            return stored
         r = self.rider
         return r.tare[0], r.tare[1], r.cpn[0], r.cpn[1]
+
+    def save_calibration(self, tare_l, tare_r, cpn_l, cpn_r):
+        calibration.save(tare_l, tare_r, cpn_l, cpn_r)  # into the flash folder, as a Pico does
 
     def wait_tick(self, period_us):
         self._prev_us = self.t_us

@@ -2,6 +2,7 @@
 opened with pyserial exactly as a Pico's /dev/ttyACM0."""
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -136,3 +137,37 @@ def test_a_host_that_stops_reading_loses_no_record():
                     port.write(send("ACK", recs[-1]))
     assert len(recs) >= 600
     assert recs == list(range(recs[0], recs[0] + len(recs)))  # in order, none missing
+
+
+def test_a_tare_is_saved_on_the_flash_and_survives_a_reboot(tmp_path):
+    flash = tmp_path / "flash"
+    with VirtualBoard(flash=flash, speed=10) as board:
+        with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
+            send = Commander()
+            port.write(send("HELLO", P.PROTOCOL_VERSION))
+            port.write(send("TARE"))
+            tared = None
+            deadline = time.monotonic() + 20
+            while tared is None and time.monotonic() < deadline:
+                try:
+                    frame = parse(port.readline())
+                except FrameError:
+                    continue
+                if frame.type == "K" and (flash / "calibration.json").exists():
+                    tared = frame
+            assert tared is not None
+        saved = json.loads((flash / "calibration.json").read_text())
+        assert saved["tare"] == [tared["tare_l"], tared["tare_r"]]
+        deploy(board.port, log=lambda line: None)  # two reboots
+        with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
+            port.write(Commander()("HELLO", P.PROTOCOL_VERSION))
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    frame = parse(port.readline())
+                except FrameError:
+                    continue
+                if frame.type == "K":
+                    assert [frame["tare_l"], frame["tare_r"]] == saved["tare"]
+                    return
+    raise AssertionError("no K frame after the reboot")

@@ -1,0 +1,141 @@
+"""The host link on the Pico's USB serial port (stdin/stdout), never holding up the control loop.
+
+Reading: one byte at a time, and only when poll says one is there. A multi-byte read on the
+Pico's USB stdin waits until it has them all.
+
+Writing is the hard part. MicroPython's USB CDC driver (shared/tinyusb/mp_usbd_cdc.c) has a
+256-byte transmit FIFO; poll reports stdout writable when at least 1 byte of it is free. A
+write goes out in packets of up to 64 bytes, and for each the driver waits until the whole
+packet fits, up to 500 ms, when a host has the port open but is not reading; then it writes
+what fits and waits again for the rest: a write into a FIFO with 1 to 63 bytes free can hold
+the loop for 2 x 500 ms. A write of one byte never waits (poll said one byte is free). So two
+modes:
+
+- fast: frames go in chunks of up to 64 bytes, with a poll before each. Costs a few tens of
+  us per frame. While the host reads, the FIFO is nearly empty and nothing waits.
+- careful: one byte per write, with a poll before each, at most CAREFUL_BYTES a tick. Never
+  waits; costs about 20-30 us per byte (a 60-byte telemetry frame: 1.5 ms), and 256 bytes a
+  tick carry the handshake's five answer frames, or four records a tick, as fast mode does.
+
+We start careful, and drop back to careful whenever the FIFO is seen full (poll says not
+writable) or a write took longer than WAITED_US (the driver waited for the host). We go fast
+again after CALM_US careful with the FIFO never full: a host that drained everything for 5 s
+is reading. So a host that stops reading costs at most one stall of up to 1 s, and only if it
+stops while we are fast; a slow or stopped reader after that costs none. The watchdog allows
+for that one stall (ticker.py).
+
+A frame cut short (the FIFO filled up in the middle of it) is finished with a newline before
+anything else is sent, so the host sees one bad line (its CRC fails) and then the frame again
+whole, when the link resends it.
+"""
+
+import select
+import sys
+
+from softcrank_fw.compat import const, ticks_diff, ticks_us
+
+CHUNK = const(64)  # bytes per write in fast mode: one USB full-speed packet, the driver's chunk
+WAITED_US = const(2_000)  # a write this slow had to wait for the host
+CALM_US = const(5_000_000)  # careful this long with the FIFO never full: go fast again
+CAREFUL_BYTES = const(256)  # careful mode's budget a tick: 256 x ~25 us, under 7 ms
+
+_NL = b"\n"
+
+
+def _ready(poller):
+    """True if the one stream registered with `poller` is ready. ipoll, not poll: poll()
+    builds a new list on every call, ipoll() reuses one tuple."""
+    for _ in poller.ipoll(0):
+        return True
+    return False
+
+
+class HostIO:
+    def __init__(self, stdin=None, stdout=None, rx_poll=None, tx_poll=None):
+        """Defaults: the REPL's USB stdin/stdout. Tests pass streams and pollers of their own."""
+        self._in = stdin if stdin is not None else sys.stdin.buffer
+        self._out = stdout if stdout is not None else sys.stdout.buffer
+        if rx_poll is None:
+            rx_poll = select.poll()
+            rx_poll.register(sys.stdin, select.POLLIN)
+        if tx_poll is None:
+            tx_poll = select.poll()
+            tx_poll.register(sys.stdout, select.POLLOUT)
+        self._rx = rx_poll
+        self._tx = tx_poll
+        self._byte = bytearray(1)  # read_byte's
+        self._one = bytearray(1)  # careful mode's
+        self._careful = True
+        self._calm_since = ticks_us()
+        self._budget = CAREFUL_BYTES  # careful mode: bytes this tick may still send
+        self._owe_newline = False
+        self.cut = 0  # frames cut short
+        self.waits = 0  # writes that had to wait for the host
+
+    def new_tick(self):
+        self._budget = CAREFUL_BYTES
+        if self._careful and ticks_diff(ticks_us(), self._calm_since) >= CALM_US:
+            self._careful = False
+
+    def read_byte(self):
+        """The next byte from the host, or -1 if none is waiting."""
+        if not _ready(self._rx):
+            return -1
+        if self._in.readinto(self._byte) != 1:
+            return -1
+        return self._byte[0]
+
+    def write(self, buf, n):
+        """Send buf[:n], one whole frame; False if it cannot go now (the link tries later)."""
+        if self._owe_newline:
+            if not self._writable():
+                return False
+            self._out.write(_NL)  # one byte: poll said it fits, so it cannot wait
+            self._owe_newline = False
+        if self._careful:
+            if n > self._budget:
+                return False  # next tick: a frame is never started that the budget cannot finish
+            self._budget -= n
+        return self._send(buf, n)
+
+    def _send(self, buf, n):
+        one = self._one
+        i = 0
+        while i < n:
+            if not self._writable():
+                return self._cut(i, n)
+            chunk = 1 if self._careful else CHUNK  # a wait mid-frame: the rest goes carefully
+            end = i + chunk if i + chunk < n else n
+            t0 = ticks_us()
+            if chunk == 1:
+                one[0] = buf[i]
+                wrote = self._out.write(one)  # no slice: careful mode allocates nothing
+            else:
+                wrote = self._out.write(memoryview(buf)[i:end])
+            if wrote is None:  # a stream that does not count: it took everything
+                wrote = end - i
+            if ticks_diff(ticks_us(), t0) > WAITED_US or wrote < end - i:
+                self.waits += 1
+                self._congested()
+            if wrote == 0:
+                return self._cut(i, n)
+            i += wrote
+        return True
+
+    def _cut(self, i, n):
+        """The FIFO filled after i of n bytes."""
+        if i == 0:
+            return False
+        self.cut += 1
+        self._owe_newline = True
+        return i == n - 1  # only the newline missing: the frame is whole once that goes
+
+    def _writable(self):
+        if _ready(self._tx):
+            return True
+        self._congested()
+        return False
+
+    def _congested(self):
+        self._careful = True
+        self._calm_since = ticks_us()
