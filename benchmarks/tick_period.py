@@ -14,7 +14,7 @@ import time
 
 import serial
 
-from softcrank.frames import Commander, FrameError, parse
+from softcrank.frames import Commander, FrameError, await_frame, parse
 from softcrank.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
 
@@ -23,17 +23,10 @@ def stats(port, send, read=True):
     """Ask for STATS; returns the S frame's fields (reading and dropping telemetry on the way)."""
     seq = send.seq
     port.write(send("STATS"))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            frame = parse(port.readline())
-        except FrameError:
-            continue
-        if frame.type == "S":
-            return frame.fields
-        if frame.type == "N" and frame["ref"] == seq:
-            raise RuntimeError("STATS refused: %s" % frame["code"])
-    raise RuntimeError("no S frame")
+    frame = await_frame(port, lambda f: f.type == "S" or (f.type == "N" and f["ref"] == seq), 30)
+    if frame is None or frame.type != "S":
+        raise RuntimeError("STATS not answered: %s" % (frame and frame["code"]))
+    return frame.fields
 
 
 def read_for(port, send, seconds):

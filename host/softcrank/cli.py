@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--work", type=_positive_int, default=5, metavar="MIN", help="work phase, minutes (default 5; clamped to the caps)")
     demo.add_argument("--speed", type=_speed, default=60.0, metavar="X", help="virtual time runs X times real time (default 60; 0: as fast as possible)")
     demo.add_argument("--seed", type=int, default=None, metavar="N", help="the virtual rider's random seed (default: the scenario's)")
-    demo.add_argument("--scenario", metavar="FILE", help="what the virtual rider does (default: the bundled demo scenario)")
+    demo.add_argument("--scenario", metavar="FILE", help="what the virtual rider does: a file, or a bundled name "
+                      "(default: demo; bundled: %s)" % ", ".join(bundled_scenarios()))
     demo.add_argument("--every", type=_positive_int, default=30, metavar="S", help="a status line every S virtual seconds (default 30)")
 
     sim = sub.add_parser(
@@ -99,10 +100,10 @@ def _demo(args) -> int:
     from .demo import DemoError, run_demo
 
     try:
-        if args.scenario:
-            scenario.load(args.scenario)  # a clear error now, before anything starts
-        result = run_demo(work_min=args.work, speed=args.speed, seed=args.seed, scenario=args.scenario,
-                          every_s=args.every)
+        path = _bundled(args.scenario) if args.scenario else None
+        if path:
+            scenario.load(path)  # a clear error now, before anything starts
+        result = run_demo(work_min=args.work, speed=args.speed, seed=args.seed, scenario=path, every_s=args.every)
     except scenario.ScenarioError as e:
         print("softcrank demo: %s" % e, file=sys.stderr)
         return 2

@@ -122,25 +122,20 @@ def _handshake(port: str) -> dict:
     """Open the port as the app will, and ask the firmware who it is."""
     import serial
 
-    from .frames import Commander, FrameError, parse
+    from .frames import Commander, await_frame
 
     deadline = time.monotonic() + BOOT_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
             link = serial.serial_for_url(port, baudrate=115200, timeout=0.5)
         except serial.SerialException:
-            time.sleep(0.5)
+            time.sleep(0.5)  # a Pico still re-enumerating on USB
             continue
         with link:
             link.write(Commander()("HELLO", P.PROTOCOL_VERSION))
-            until = time.monotonic() + 3
-            while time.monotonic() < until:
-                try:
-                    frame = parse(link.readline())
-                except FrameError:
-                    continue
-                if frame.type == "H":
-                    return frame.fields
+            hello = await_frame(link, lambda f: f.type == "H", 3)
+            if hello is not None:
+                return hello.fields
     raise DeployError("the new firmware did not answer the handshake")
 
 

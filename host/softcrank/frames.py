@@ -6,12 +6,14 @@ a laptop: frames as objects whose fields have names, and a sequence counter for 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 from softcrank_fw import protocol as P
 from softcrank_fw.protocol import FrameError
 
-__all__ = ["Frame", "FrameError", "Commander", "parse"]
+__all__ = ["Frame", "FrameError", "Commander", "parse", "await_frame"]
 
 
 @dataclass(frozen=True)
@@ -41,3 +43,18 @@ class Commander:
         frame = P.encode(type_, self.seq, list(values))
         self.seq = (self.seq + 1) % P.SEQ_MODULO
         return frame
+
+
+def await_frame(port, match: Callable[[Frame], bool], timeout_s: float) -> Frame | None:
+    """Read a serial port until a frame satisfies `match`; None after `timeout_s`.
+
+    Lines that do not decode are skipped: a reconnect can leave half a line."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            frame = parse(port.readline())
+        except FrameError:
+            continue
+        if match(frame):
+            return frame
+    return None

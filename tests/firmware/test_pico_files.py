@@ -13,7 +13,7 @@ from softcrank_fw.compat import heap_lock, heap_unlock  # noqa: E402
 from softcrank_fw.control import Inputs  # noqa: E402
 from softcrank_pico import board as board_mod  # noqa: E402
 from softcrank_fw import calibration  # noqa: E402
-from softcrank_pico import pins, quadrature, recorder, ticker  # noqa: E402
+from softcrank_pico import pins, quadrature, ticker  # noqa: E402
 from softcrank_pico.board import PicoBoard  # noqa: E402
 from softcrank_pico.recorder import EDGE, ESTOP, LEFT, RIGHT, Recorder  # noqa: E402
 
@@ -114,7 +114,7 @@ def test_the_board_records_what_it_senses_without_allocating():
     board, clock = make_board(root)
     rec = board.start_recording()
     inp = Inputs()
-    a, b, estop = fm.PINS[2], fm.PINS[3], fm.PINS[10]
+    a, estop = fm.PINS[2], fm.PINS[10]
     left = fake_rp2.MACHINES[0]
     clock.advance(1_000)
     a.drive(1)  # a forward edge

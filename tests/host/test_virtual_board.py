@@ -15,7 +15,7 @@ import serial
 
 from softcrank.deploy import DeployError, deploy
 from softcrank.demo import ride, serial_frames
-from softcrank.frames import Commander, FrameError, parse
+from softcrank.frames import Commander, FrameError, await_frame, parse
 from softcrank.interpreter import scenario_path
 from softcrank.virtual_board import VirtualBoard
 from softcrank_fw import FIRMWARE_VERSION
@@ -24,18 +24,13 @@ from softcrank_fw import protocol as P
 SHORT_CAPS = [20, 5, 30, 250, 10, 60, 60]  # 1 min warm-up, cool-down 1 min, at most 5 min riding
 
 
-def handshake(port_path, timeout=10):
+def handshake(port_path, want="H", timeout=10):
+    """Open the port, say HELLO, and return the first frame of type `want` that comes back."""
     with serial.serial_for_url(port_path, baudrate=115200, timeout=0.5) as port:
         port.write(Commander()("HELLO", P.PROTOCOL_VERSION))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                frame = parse(port.readline())
-            except FrameError:
-                continue
-            if frame.type == "H":
-                return frame
-    raise AssertionError("no handshake")
+        frame = await_frame(port, lambda f: f.type == want, timeout)
+    assert frame is not None, "no %s frame after HELLO" % want
+    return frame
 
 
 def test_softcrank_sim_prints_a_port_that_pyserial_opens_and_the_firmware_answers():
@@ -146,28 +141,10 @@ def test_a_tare_is_saved_on_the_flash_and_survives_a_reboot(tmp_path):
             send = Commander()
             port.write(send("HELLO", P.PROTOCOL_VERSION))
             port.write(send("TARE"))
-            tared = None
-            deadline = time.monotonic() + 20
-            while tared is None and time.monotonic() < deadline:
-                try:
-                    frame = parse(port.readline())
-                except FrameError:
-                    continue
-                if frame.type == "K" and (flash / "calibration.json").exists():
-                    tared = frame
+            tared = await_frame(port, lambda f: f.type == "K" and (flash / "calibration.json").exists(), 20)
             assert tared is not None
         saved = json.loads((flash / "calibration.json").read_text())
         assert saved["tare"] == [tared["tare_l"], tared["tare_r"]]
         deploy(board.port, log=lambda line: None)  # two reboots
-        with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
-            port.write(Commander()("HELLO", P.PROTOCOL_VERSION))
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    frame = parse(port.readline())
-                except FrameError:
-                    continue
-                if frame.type == "K":
-                    assert [frame["tare_l"], frame["tare_r"]] == saved["tare"]
-                    return
-    raise AssertionError("no K frame after the reboot")
+        after = handshake(board.port, want="K")
+        assert [after["tare_l"], after["tare_r"]] == saved["tare"]
