@@ -8,7 +8,9 @@ a fault instead of passing a bad number on, and the fault latches until cleared:
 - STALE: no new reading for STALE_MS (at 80 SPS a reading comes every 12.5 ms);
 - STUCK: STUCK_READINGS identical raw values in a row (a live 24-bit ADC always has noise);
 - JUMP: a change of more than JUMP_DN between two readings 12.5 ms apart;
-- RANGE: more than RANGE_DN either way: no rider produces that, a fault does.
+- RANGE: more than RANGE_DN either way: no rider produces that, a fault does;
+- SLOW: fewer than MIN_READINGS_PER_S readings in a second: an HX711 left at 10 SPS (its RATE
+  pin low) passes every other check, but sees a spasm up to 100 ms late instead of 12.5 ms.
 
 Tare and calibration average AVERAGE_READINGS readings: about 0.4 s at 80 SPS.
 """
@@ -21,6 +23,7 @@ STALE_MS = const(500)  # 40 readings missed at 80 SPS
 STUCK_READINGS = const(160)  # 2 s of identical values
 JUMP_DN = const(8000)  # 800 N in one 12.5 ms step
 RANGE_DN = const(25000)  # 2500 N
+MIN_READINGS_PER_S = const(40)  # half of 80 SPS: 10 SPS is a wiring fault, jitter is not
 AVERAGE_READINGS = const(32)
 DEFAULT_CPN = const(1000)  # counts per newton before calibration; see hardware/
 CPN_MIN = const(10)
@@ -31,6 +34,7 @@ FAULT_STALE = const(2)
 FAULT_STUCK = const(3)
 FAULT_JUMP = const(4)
 FAULT_RANGE = const(5)
+FAULT_SLOW = const(6)
 
 _IDLE = const(0)
 _TARING = const(1)
@@ -51,6 +55,8 @@ class LoadCell:
         self._last_raw = 0
         self._same = 0
         self._age_ms = 0
+        self._window_ms = 0  # this second so far, and the readings in it
+        self._window_n = 0
         self._fresh = False  # no reading since start or clear(): no jump check yet
         self._mode = _IDLE
         self._sum = 0
@@ -61,6 +67,7 @@ class LoadCell:
     def reading(self, raw):
         """A new raw ADC value (signed 24-bit)."""
         self._age_ms = 0
+        self._window_n += 1
         if self.fault:
             return
         if raw >= RAIL_HIGH or raw <= RAIL_LOW:
@@ -93,6 +100,12 @@ class LoadCell:
             self._age_ms += dt_ms
             if self._age_ms >= STALE_MS and not self.fault:
                 self.fault = FAULT_STALE
+        self._window_ms += dt_ms
+        if self._window_ms >= 1000:
+            if self._window_n < MIN_READINGS_PER_S and not self.fault:
+                self.fault = FAULT_SLOW
+            self._window_ms = 0
+            self._window_n = 0
 
     def clear(self):
         """Forget a latched fault; the checks start afresh with the next reading."""
@@ -100,6 +113,8 @@ class LoadCell:
         self._same = 0
         self._fresh = False
         self._age_ms = 0
+        self._window_ms = 0
+        self._window_n = 0
         self._mode = _IDLE
 
     def start_tare(self):

@@ -10,8 +10,9 @@ A recording is text, one event per line (softcrank_pico/recorder.py writes it):
     r <t_us> <raw>        a right load-cell reading
     x <t_us> <0|1>        the e-stop input changed (1 = pressed)
 
-t_us is the unit's ticks_us (wrapping at 2**30). Lines starting with # are comments. The
-replay starts at the first event and plays each one at the virtual time it happened. The
+t_us is the unit's ticks_us (wrapping at 2**30). Lines starting with # are comments; the c
+line, if any, comes before the first event. The replay starts at the first event and plays
+each one at the virtual time it happened. The
 brake does not change a recording: it is what the unit measured, whatever we command now.
 """
 
@@ -25,24 +26,52 @@ class RecordingError(ValueError):
 
 
 class Replay:
-    def __init__(self, events, edges_per_rev=24, tare=(0, 0), cpn=(1000, 1000)):
-        self.events = events  # list of (kind, t_us, value), in order
-        self.edges_per_rev = edges_per_rev
-        self.tare = tare
-        self.cpn = cpn
-        self._next = 0
-        self._offset = None  # recording ticks -> virtual ticks
+    """Plays a recording as virtual time passes, reading it one event ahead: a recording can
+    be far larger than a small board's heap (the Pico's recorder stops at 512 KB of text)."""
+
+    def __init__(self, lines):
+        self._lines = iter(lines)
+        self._number = 1
+        first = next(self._lines, "").strip()
+        if first != HEADER:
+            raise RecordingError("not a softcrank recording: the first line must be %r" % HEADER)
+        self.edges_per_rev = 24
+        self.tare = (0, 0)
+        self.cpn = (1000, 1000)
         self.estop = False
+        self.played = 0
+        self._offset = None  # recording ticks -> virtual ticks
+        self._pending = self._read(setup=True)
 
     @classmethod
     def parse(cls, lines):
-        lines = iter(lines)
-        first = next(lines, "").strip()
-        if first != HEADER:
-            raise RecordingError("not a softcrank recording: the first line must be %r" % HEADER)
-        events = []
-        setup = {}
-        for number, line in enumerate(lines, 2):
+        return cls(lines)
+
+    @classmethod
+    def load(cls, path):
+        try:
+            return cls(open(path))  # kept open: read as the replay goes
+        except OSError as e:
+            raise RecordingError("cannot read recording %s: %s" % (path, e))
+
+    @classmethod
+    def check(cls, path):
+        """Read a whole recording, raising RecordingError at its first bad line; returns its
+        number of events. For the host, before it starts a replay."""
+        replay = cls.load(path)
+        count = 0
+        while replay._pending is not None:
+            count += 1
+            replay._pending = replay._read()
+        return count
+
+    def done(self):
+        return self._pending is None
+
+    def _read(self, setup=False):
+        """The next event as (kind, t_us, value), or None at the end."""
+        for line in self._lines:
+            self._number += 1
             line = line.strip()
             if not line or line[0] == "#":
                 continue
@@ -50,40 +79,29 @@ class Replay:
             try:
                 values = [int(p) for p in parts[1:]]
             except ValueError:
-                raise RecordingError("line %d: numbers expected: %r" % (number, line))
+                raise RecordingError("line %d: numbers expected: %r" % (self._number, line))
             kind = parts[0]
-            if kind == "c" and len(values) == 5:
-                setup = {"edges_per_rev": values[0], "tare": (values[1], values[2]), "cpn": (values[3], values[4])}
+            if kind == "c" and len(values) == 5 and setup:
+                self.edges_per_rev = values[0]
+                self.tare = (values[1], values[2])
+                self.cpn = (values[3], values[4])
             elif kind in ("e", "l", "r", "x") and len(values) == 2:
-                events.append((kind, values[0], values[1]))
+                return kind, values[0], values[1]
             else:
-                raise RecordingError("line %d: not an event of this format: %r" % (number, line))
-        return cls(events, **setup)
-
-    @classmethod
-    def load(cls, path):
-        try:
-            with open(path) as f:
-                return cls.parse(f)
-        except OSError as e:
-            raise RecordingError("cannot read recording %s: %s" % (path, e))
-
-    def done(self):
-        return self._next >= len(self.events)
+                raise RecordingError("line %d: not an event of this format: %r" % (self._number, line))
+        return None
 
     def step(self, t_us, dt_us, brake_ppm, inp):
         """Play every recorded event up to virtual time t_us + dt_us into inp."""
-        if not self.events:
-            return
-        if self._offset is None:
-            self._offset = ticks_diff(t_us, self.events[0][1])
         end = ticks_add(t_us, dt_us)
-        while self._next < len(self.events):
-            kind, t_rec, value = self.events[self._next]
+        while self._pending is not None:
+            kind, t_rec, value = self._pending
+            if self._offset is None:
+                self._offset = ticks_diff(t_us, t_rec)
             t = ticks_add(t_rec, self._offset)
             if ticks_diff(t, end) > 0:
                 break
-            self._next += 1
+            self.played += 1
             if kind == "e":
                 inp.add_edge(t, value != 0)
             elif kind == "l":
@@ -94,4 +112,5 @@ class Replay:
                 inp.right_new = True
             else:
                 self.estop = value != 0
+            self._pending = self._read()
         inp.estop = self.estop

@@ -127,7 +127,7 @@ def _sim(args) -> int:
         if args.replay:
             from softcrank_sim.replay import Replay  # its RecordingError is a ValueError
 
-            Replay.load(args.replay)
+            Replay.check(args.replay)  # every line, now: the board reads it as it plays
     except (scenario.ScenarioError, ValueError) as e:
         print("softcrank sim: %s" % e, file=sys.stderr)
         return 2

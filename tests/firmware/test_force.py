@@ -1,7 +1,7 @@
 """Pedal force from load-cell counts, and the plausibility checks that fault instead of lying."""
 
 from softcrank_fw.force import (
-    CALIBRATED, CALIBRATION_FAILED, FAULT_JUMP, FAULT_RAIL, FAULT_RANGE, FAULT_STALE,
+    CALIBRATED, CALIBRATION_FAILED, FAULT_JUMP, FAULT_RAIL, FAULT_RANGE, FAULT_SLOW, FAULT_STALE,
     FAULT_STUCK, STALE_MS, STUCK_READINGS, TARED, LoadCell,
 )
 
@@ -93,3 +93,21 @@ def test_calibration_with_no_weight_on_the_pedal_fails_and_keeps_the_old_scale()
     c.start_calibration(100)
     noisy(c, 7_000, 32)
     assert c.done == CALIBRATION_FAILED and c.cpn == 842
+
+
+def ride_readings(c, per_second, seconds):
+    """Readings at `per_second` for `seconds`, with time passing in 10 ms ticks."""
+    every = 100 // per_second
+    for tick in range(seconds * 100):
+        c.age(10)
+        if tick % every == 0:
+            c.reading(10_000 + 500 * 20 + tick % 3)
+
+
+def test_an_adc_left_at_10_samples_a_second_faults_and_80_does_not():
+    c = cell()
+    ride_readings(c, 50, 3)  # 50 a second: slower than 80, still well within the check
+    assert c.fault == 0
+    c = cell()
+    ride_readings(c, 10, 3)
+    assert c.fault == FAULT_SLOW

@@ -32,3 +32,18 @@ def test_bad_arguments_are_refused_with_a_message(args, capsys):
 def test_without_a_command_the_help_is_shown(capsys):
     assert main([]) == 0
     assert "demo" in capsys.readouterr().out
+
+
+def test_sim_without_the_interpreter_says_how_to_get_it(monkeypatch, capsys):
+    import softcrank.interpreter
+
+    monkeypatch.setattr(softcrank.interpreter.shutil, "which", lambda *args, **kw: None)
+    assert main(["sim"]) == 1
+    assert "pip install 'softcrank[sim]'" in capsys.readouterr().err
+
+
+def test_sim_refuses_a_bad_scenario_before_starting_anything(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": 1, "events": [{"at_s": 5}]}')
+    assert main(["sim", "--scenario", str(bad)]) == 2
+    assert "events[0] must have exactly one of" in capsys.readouterr().err

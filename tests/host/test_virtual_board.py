@@ -148,3 +148,24 @@ def test_a_tare_is_saved_on_the_flash_and_survives_a_reboot(tmp_path):
         deploy(board.port, log=lambda line: None)  # two reboots
         after = handshake(board.port, want="K")
         assert [after["tare_l"], after["tare_r"]] == saved["tare"]
+
+
+def test_a_long_recording_replays_through_the_firmware_on_a_pico_sized_heap(tmp_path):
+    recording = tmp_path / "recording.txt"
+    t = (1 << 30) - 2_000_000  # the unit's clock wraps during the recording
+    with recording.open("w") as f:
+        f.write("softcrank-recording 1\nc 24 5000 -3000 900 900\n")
+        for step in range(80 * 90):  # 90 s of readings at 80 SPS, edges at 20 rpm (every 125 ms)
+            t = (t + 12_500) & ((1 << 30) - 1)
+            f.write("l %d %d\nr %d %d\n" % (t, 5000 + 900 * (60 + step % 7), t, -3000 + 900 * 30 + step % 5))
+            if step % 10 == 0:
+                f.write("e %d 1\n" % t)
+    assert recording.stat().st_size > 192 * 1024  # more than the whole heap the board has
+    with VirtualBoard(replay=str(recording), speed=30) as board:
+        with serial.serial_for_url(board.port, baudrate=115200, timeout=0.3) as port:
+            port.write(Commander()("HELLO", P.PROTOCOL_VERSION))
+            late = await_frame(port, lambda f: f.type == "T" and f["t_ms"] > 60_000, 30)
+    assert late is not None, "the replay stopped early"
+    assert late["state"] == "I"  # plausible readings all along: no fault
+    assert abs(late["cad_drpm"] - 200) <= 2
+    assert 600 <= late["force_l_dn"] <= 660 and late["force_r_dn"] == 300
