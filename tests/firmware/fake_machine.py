@@ -287,3 +287,15 @@ def read(path):
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)
+
+
+def fresh_pico(*modules):
+    """Fake machine and rp2 back to power-on, with a new virtual clock installed into
+    `modules` (the softcrank_pico modules that read the time); returns the clock."""
+    import fake_rp2
+
+    clear()
+    fake_rp2.clear()
+    clock = Clock()
+    use_clock(clock, *modules)
+    return clock

@@ -23,10 +23,7 @@ BRAKE, ESTOP, A, B, LED, BUZZER = 14, 10, 2, 3, 25, 18
 
 def make(root=None):
     """A fresh fake Pico with a virtual clock: (board, clock, host)."""
-    fm.clear()
-    fake_rp2.clear()
-    clock = fm.Clock()
-    fm.use_clock(clock, board_mod, ticker, quadrature)
+    clock = fm.fresh_pico(board_mod, ticker, quadrature)
     host = fm.Host()
     board = PicoBoard(GPIO, EDGES, root if root is not None else fm.scratch(), host)
     return board, clock, host

@@ -23,10 +23,7 @@ BRAKE = 14
 
 def setup(pinmap=True):
     """A fresh fake Pico whose flash is a scratch directory; returns (root, clock)."""
-    fm.clear()
-    fake_rp2.clear()
-    clock = fm.Clock()
-    fm.use_clock(clock, board_mod, ticker, quadrature)
+    clock = fm.fresh_pico(board_mod, ticker, quadrature)
     root = fm.scratch()
     if pinmap:
         fm.write(root + "pinmap.json", json.dumps(fm.PINMAP))
