@@ -1,0 +1,119 @@
+"""Session figures on synthetic rides whose answers are known by hand."""
+
+import pytest
+
+from softcrank.frames import parse
+from softcrank.ridelog import RideLog
+from softcrank.summary import PEDAL_TRAVEL_M, Stretch, summarize
+from softcrank_fw import protocol as P
+
+CAPS = [20, 15, 30, 250, 5, 300, 180]
+GOALS = [10, 15, 25, 10]
+PERIOD_MS = 100  # 10 Hz telemetry
+IN_BAND = P.FLAG_IN_BAND
+
+
+@pytest.fixture
+def log(tmp_path):
+    with RideLog(tmp_path / "ride.sqlite") as log:
+        yield log
+
+
+def ride(log, *stretches, start_rec=0, t0=0, end="DONE", lost=()):
+    """A session: START, then each stretch (seconds, sample fields) at 10 Hz, then `end`.
+
+    Sample fields default to 20 rpm, 100 N a pedal, 10 % resistance, in the work phase.
+    Records numbered in `lost` never reach the log."""
+    patient = log.add_patient("rider-%d" % len(log.patients()), "left")
+    session = log.start_session(patient, "dev", start_rec, GOALS, CAPS)
+    rec, t = start_rec, t0
+    frames = [record("E", rec, t, "U", "START", 0)]
+    for seconds, fields in stretches:
+        f = {"state": "W", "cad": 200, "left": 1000, "right": 1000, "res": 100, "flags": 0, **fields}
+        for _ in range(seconds * 1000 // PERIOD_MS):
+            rec += 1
+            frames.append(record("T", rec, t, f["state"], f["cad"], f["left"], f["right"], f["res"], 0, f["flags"]))
+            t += PERIOD_MS
+    if end:
+        frames.append(record("E", rec + 1, t, "D", end, 0))
+    log.add_records(session, [f for f in frames if f["rec"] not in lost])
+    log.flush()
+    return session
+
+
+def record(type_, rec, t_ms, *values):
+    return parse(P.encode(type_, rec % P.SEQ_MODULO, [rec % P.REC_MODULO, t_ms % P.REC_MODULO, *values]))
+
+
+def test_constant_20_rpm_for_60_s_is_20_revolutions(log):
+    s = summarize(log, ride(log, (60, {})))
+    assert s.samples == 600 and s.records_missing == 0
+    assert s.duration_s == s.riding_s == s.work_s == 60
+    assert s.revolutions == pytest.approx(20)
+    assert s.cadence_avg_rpm == pytest.approx(20) and s.cadence_peak_rpm == 20
+
+
+def test_a_left_leg_pushing_twice_as_hard_gives_si_66_7_and_a_67_33_share(log):
+    s = summarize(log, ride(log, (60, {"left": 2000, "right": 1000})))
+    assert s.symmetry_index == pytest.approx(66.667, abs=0.001)
+    assert (s.share_l_pct, s.share_r_pct) == (pytest.approx(66.667, abs=0.001), pytest.approx(33.333, abs=0.001))
+    assert (s.force_avg_l_n, s.force_avg_r_n) == (pytest.approx(200), pytest.approx(100))
+    assert s.work_l_j == pytest.approx(200 * PEDAL_TRAVEL_M * 20)  # force x travel x revolutions
+    assert s.work_r_j == pytest.approx(100 * PEDAL_TRAVEL_M * 20)
+
+
+def test_time_in_the_cadence_band_comes_from_the_in_band_flag(log):
+    session = ride(log, (30, {"flags": IN_BAND}), (30, {"cad": 300}), (20, {"state": "C", "flags": IN_BAND}))
+    s = summarize(log, session)
+    assert s.in_band_s == pytest.approx(50) and s.in_band_pct == pytest.approx(50 / 80 * 100)
+
+
+def test_pauses_count_in_the_duration_but_not_in_riding_time(log):
+    s = summarize(log, ride(log, (20, {"state": "U"}), (30, {}), (10, {"state": "P", "cad": 0}),
+                            (5, {"state": "R", "cad": 0}), (30, {}), (15, {"state": "C"})))
+    assert s.duration_s == 110 and s.paused_s == 10 and s.rest_s == 5
+    assert s.riding_s == 100 and s.work_s == 60
+    assert s.revolutions == pytest.approx(95 * 20 / 60)
+    assert s.cadence_avg_rpm == pytest.approx(20)  # stopped samples do not drag the average down
+
+
+def test_the_resistance_profile_is_time_at_each_10_percent(log):
+    s = summarize(log, ride(log, (30, {"res": 150}), (30, {"res": 250}), (10, {"state": "P", "res": 0})))
+    assert s.res_avg_pct == pytest.approx(20) and s.res_max_pct == 25
+    assert s.res_time_s == {**dict.fromkeys(range(0, 100, 10), 0), 10: pytest.approx(30), 20: pytest.approx(30)}
+
+
+def test_fatigue_shows_as_the_last_third_against_the_first(log):
+    session = ride(log, (20, {"state": "U", "cad": 250}), (30, {"cad": 200}), (15, {"state": "P", "cad": 0}),
+                   (30, {"cad": 180, "left": 1100}), (30, {"cad": 150, "left": 2000, "right": 1000}))
+    s = summarize(log, session)
+    assert s.first_third == Stretch(pytest.approx(20), pytest.approx(0))
+    assert s.last_third == Stretch(pytest.approx(15), pytest.approx(66.667, abs=0.001))
+
+
+def test_events_are_counted_by_type(log):
+    session = ride(log, (10, {}), end="STOP")
+    log.add_records(session, [record("E", 200 + i, 10_000 + i, "W", name, arg)
+                              for i, (name, arg) in enumerate([("SPASM", 1), ("SPASM", 3), ("PAUSE", 3)])])
+    log.flush()
+    assert summarize(log, session).events == {"START": 1, "STOP": 1, "SPASM": 2, "PAUSE": 1}
+
+
+def test_device_time_wrapping_at_2_30_ms_changes_nothing(log):
+    s = summarize(log, ride(log, (60, {}), t0=P.REC_MODULO - 30_000, start_rec=P.REC_MODULO - 300))
+    assert s.duration_s == 60 and s.revolutions == pytest.approx(20)
+
+
+def test_missing_records_are_reported_and_their_time_is_not_guessed(log):
+    s = summarize(log, ride(log, (60, {}), end=None, lost=range(101, 401)))  # 30 s the host never got
+    assert s.records_missing == 300 and s.samples == 300
+    assert s.work_s == pytest.approx(30 + 1 - 0.1)  # the sample before the gap stands for 1 s at most
+    assert s.duration_s == pytest.approx(59.9)  # no end event yet: START to the last record
+
+
+def test_an_empty_session_summarizes_to_zeros_and_nones(log):
+    patient = log.add_patient("new", "none")
+    s = summarize(log, log.start_session(patient, "dev", 0, GOALS, CAPS))
+    assert (s.samples, s.duration_s, s.riding_s, s.revolutions, s.in_band_s, s.work_l_j) == (0, 0, 0, 0, 0, 0)
+    assert s.cadence_avg_rpm is s.symmetry_index is s.share_l_pct is s.res_avg_pct is s.in_band_pct is None
+    assert s.events == {} and s.first_third == s.last_third == Stretch(None, None)
