@@ -72,6 +72,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_argument("--port", metavar="PATH", help="the board's serial port (default: the Pico found on USB)")
 
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", metavar="FILE", help="the ride log (default: %s)" % _default_db())
+    patients = sub.add_parser("patients", parents=[db], help="list patients, or add one",
+                              description="Lists the patients in the ride log, or adds one with --add.")
+    patients.add_argument("--add", metavar="NAME", help="add a patient: a name or a pseudonym")
+    patients.add_argument("--side", choices=("left", "right", "both", "none"), default="none",
+                          help="with --add: the side affected by foot drop (default none)")
+    patients.add_argument("--notes", metavar="TEXT", help="with --add: notes for the therapist")
+    sessions = sub.add_parser("sessions", parents=[db], help="list recorded sessions",
+                              description="Lists the sessions in the ride log, oldest first.")
+    sessions.add_argument("--patient", metavar="P", help="only this patient's (an id or a name)")
+    sessions.add_argument("--json", action="store_true", help="as JSON, for other programs")
+    show = sub.add_parser("show", parents=[db], help="one session's summary",
+                          description="Duration, revolutions, cadence and time in the target band, "
+                          "per-leg force and symmetry, resistance and events of one session.")
+    show.add_argument("session", metavar="SESSION", help="the session's number (see `softcrank sessions`)")
+    export = sub.add_parser("export", parents=[db], help="export a session's samples",
+                            description="Writes a session's samples with a header and units.")
+    export.add_argument("session", metavar="SESSION", help="the session's number")
+    export.add_argument("--format", choices=("csv",), default="csv", help="the file format (default csv)")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
+
     decode = sub.add_parser(
         "decode", help="check and decode protocol frames from a file or standard input",
         description="Reads lines of softcrank frames (a capture of the serial port, say), checks each "
@@ -92,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return _sim(args)
     if args.command == "deploy":
         return _deploy(args)
+    if args.command in ("patients", "sessions", "show", "export"):
+        return _ridelog(args)
     parser.print_help()
     return 0
 
@@ -170,6 +194,32 @@ def _deploy(args) -> int:
         print("softcrank deploy: %s" % e, file=sys.stderr)
         return 1
     return 0
+
+
+def _default_db() -> str:
+    from .ridelog import default_path
+
+    return str(default_path())
+
+
+def _ridelog(args) -> int:
+    from . import logcmds
+    from .ridelog import RideLog, RideLogError
+
+    command = {"patients": logcmds.patients, "sessions": logcmds.sessions, "show": logcmds.show,
+               "export": logcmds.export_csv}[args.command]
+    try:
+        with RideLog(args.db) as log:
+            return command(log, args)
+    except logcmds.NotFound as e:
+        print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
+        return 2
+    except RideLogError as e:
+        print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
+        return 1
 
 
 def _bundled(name: str) -> str:

@@ -1,0 +1,136 @@
+"""The ride log on the command line: patients, sessions, one session's summary, CSV export.
+
+Each function takes an open RideLog and the parsed arguments, prints for a person (or JSON
+for a program) and returns the exit status. Bad input (an unknown patient or session) is a
+clear message and exit status 2; nothing is written except by `patients --add`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import TextIO
+
+from .ridelog import RideLog, RideLogError
+from .summary import summarize
+
+STATE_WORDS = {"U": "warm-up", "W": "work", "C": "cool-down", "D": "done", "P": "paused", "R": "rest",
+               "E": "e-stop", "F": "fault", "I": "idle"}
+
+
+def ended(session: dict) -> str:
+    """How a session ended, in words."""
+    if session["end_state"]:
+        return STATE_WORDS.get(session["end_state"], session["end_state"])
+    return "in progress" if session["ended_at"] is None else "ended, its end not seen"
+CSV_COLUMNS = (  # (header with unit, sample field, scale)
+    ("rec", "rec", 1),
+    ("t_s", "t_ms", 0.001),
+    ("state", "state", None),
+    ("cadence_rpm", "cad_drpm", 0.1),
+    ("force_left_n", "force_l_dn", 0.1),
+    ("force_right_n", "force_r_dn", 0.1),
+    ("resistance_pct", "res_pm", 0.1),
+    ("phase_left_s", "left_s", 1),
+    ("flags", "flags", 1),
+)
+
+
+class NotFound(RideLogError):
+    pass
+
+
+def find_patient(log: RideLog, key: str) -> dict:
+    """A patient by id or by name (any case)."""
+    for patient in log.patients():
+        if str(patient["id"]) == key or patient["name"].lower() == key.lower():
+            return patient
+    raise NotFound("no patient %r: `softcrank patients` lists them" % key)
+
+
+def patients(log: RideLog, args, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    if args.add:
+        pid = log.add_patient(args.add, args.side, args.notes or "")
+        print("added patient %d: %s (affected side: %s)" % (pid, args.add, args.side), file=out)
+        return 0
+    rows = log.patients()
+    if not rows:
+        print("no patients yet: softcrank patients --add NAME --side left|right|both|none", file=out)
+    for p in rows:
+        print("%4d  %-24s %-6s %s" % (p["id"], p["name"], p["affected_side"], p["notes"] or ""), file=out)
+    return 0
+
+
+def sessions(log: RideLog, args, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    patient_id = find_patient(log, args.patient)["id"] if args.patient else None
+    rows = log.sessions(patient_id)
+    if args.json:
+        json.dump(rows, out, indent=1, default=str)
+        out.write("\n")
+        return 0
+    names = {p["id"]: p["name"] for p in log.patients()}
+    if not rows:
+        print("no sessions yet", file=out)
+    for s in rows:
+        print("%4d  %-20s %-24s %s" % (s["id"], s["started_at"][:19].replace("T", " "), names.get(s["patient_id"], "?"),
+                                       ended(s)), file=out)
+    return 0
+
+
+def _session(log: RideLog, key: str) -> dict:
+    try:
+        return log.session(int(key))
+    except (ValueError, RideLogError):
+        raise NotFound("no session %r: `softcrank sessions` lists them" % key) from None
+
+
+def show(log: RideLog, args, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    session = _session(log, args.session)
+    s = summarize(log, session["id"])
+
+    def line(label, value):
+        print("  %-26s %s" % (label, value), file=out)
+
+    def num(value, fmt="%.1f", unit=""):
+        return "--" if value is None else (fmt % value) + unit
+
+    print("session %d, %s, %s" % (session["id"], session["started_at"][:19].replace("T", " "), ended(session)), file=out)
+    line("duration", "%d:%02d (riding %d:%02d, paused %d:%02d)" % (
+        *divmod(int(s.duration_s), 60), *divmod(int(s.riding_s), 60), *divmod(int(s.paused_s), 60)))
+    line("revolutions", "%.0f" % s.revolutions)
+    line("cadence", "average %s, peak %s" % (num(s.cadence_avg_rpm, unit=" rpm"), num(s.cadence_peak_rpm, unit=" rpm")))
+    line("in the target band", "%s (%s)" % (num(s.in_band_s, "%.0f", " s"), num(s.in_band_pct, "%.0f", " %")))
+    line("average force", "left %s, right %s" % (num(s.force_avg_l_n, "%.0f", " N"), num(s.force_avg_r_n, "%.0f", " N")))
+    line("share of the work", "left %s, right %s" % (num(s.share_l_pct, "%.0f", " %"), num(s.share_r_pct, "%.0f", " %")))
+    line("symmetry index", num(s.symmetry_index, "%+.0f", " %") + "  (0 is even; + means the left did more)")
+    line("resistance", "average %s, highest %s" % (num(s.res_avg_pct, unit=" %"), num(s.res_max_pct, unit=" %")))
+    line("events", ", ".join("%s %d" % kv for kv in sorted(s.events.items())) or "none")
+    line("records missing", str(s.records_missing))
+    return 0
+
+
+def export_csv(log: RideLog, args, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    session = _session(log, args.session)
+    target = open(args.output, "w", newline="") if args.output else out
+    try:
+        writer = csv.writer(target)
+        writer.writerow([name for name, _, _ in CSV_COLUMNS])
+        count = 0
+        for sample in log.samples(session["id"]):
+            row = []
+            for _, field, scale in CSV_COLUMNS:
+                value = getattr(sample, field)
+                row.append(value if scale in (None, 1) else round(value * scale, 3))
+            writer.writerow(row)
+            count += 1
+    finally:
+        if args.output:
+            target.close()
+    if args.output:
+        print("wrote %d samples of session %d to %s" % (count, session["id"], args.output), file=sys.stderr)
+    return 0
