@@ -58,12 +58,18 @@ class Replay:
     def check(cls, path):
         """Read a whole recording, raising RecordingError at its first bad line; returns its
         number of events. For the host, before it starts a replay."""
-        replay = cls.load(path)
         count = 0
-        while replay._pending is not None:
+        for _ in cls.load(path).remaining():
             count += 1
-            replay._pending = replay._read()
         return count
+
+    def remaining(self):
+        """The events not played yet, as (kind, t_us, value), read from the file as they are
+        taken; taking them means they will not be played."""
+        while self._pending is not None:
+            event = self._pending
+            self._pending = self._read()
+            yield event
 
     def done(self):
         return self._pending is None

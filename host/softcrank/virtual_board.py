@@ -13,6 +13,9 @@ The interpreter's output goes through a non-blocking pipe, which a relay thread 
 pseudo-terminal. A frame of up to 4096 bytes goes into a pipe whole or not at all, so when
 the host stops reading, the firmware's writes are refused at once (the link retries later)
 and its control tick never waits: exactly how it must behave on a Pico's USB port.
+
+For tests of a host's link, `unplug()` and `plug()` pull and reconnect the virtual USB cable
+(see unplug).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ class VirtualBoard:
         self.port = ""
         self.boots = 0
         self._stop = threading.Event()
+        self._unplugged = threading.Event()  # the cable is out: the relay drops every byte
+        self._replug: threading.Timer | None = None
         self._proc: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
         self._master = self._slave = -1
@@ -79,6 +84,8 @@ class VirtualBoard:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._replug:
+            self._replug.cancel()
         proc = self._proc
         if proc and proc.poll() is None:
             proc.terminate()
@@ -94,6 +101,32 @@ class VirtualBoard:
         self._master = self._slave = -1
         if self._own_flash:
             shutil.rmtree(self.flash, ignore_errors=True)
+
+    # ----- the cable, for tests of a host's link ------------------------------------------
+
+    def unplug(self, seconds: float | None = None) -> None:
+        """Pull the USB cable: from now until plug() (or for `seconds` of real time), the relay
+        drops every byte both ways. Nothing the host sends reaches the firmware, so it sees a
+        silent host; what the firmware writes is taken and thrown away (as a Pico's USB stack
+        drops output with no host attached), so the records sent meanwhile never arrive and only
+        a REPLAY brings them back. Output the host had not read yet is dropped with it.
+
+        The port itself stays open and raises nothing: the host notices only the silence. (A
+        real cable pull also makes the device node vanish; pyserial then raises
+        SerialException, which a host must handle as well.)"""
+        if self._replug:
+            self._replug.cancel()
+        self._unplugged.set()
+        if seconds is not None:
+            self._replug = threading.Timer(seconds, self.plug)
+            self._replug.daemon = True
+            self._replug.start()
+
+    def plug(self) -> None:
+        """Put the cable back: bytes flow again both ways."""
+        self._unplugged.clear()
+
+    # ----------------------------------------------------------------------------------
 
     def _prepare_flash(self) -> None:
         """A new flash gets the firmware; one that has it keeps it (deployed files stay) and
@@ -142,6 +175,9 @@ class VirtualBoard:
         """Copy bytes both ways until the interpreter ends (a reboot) or stop()."""
         pending = b""  # board output the host has not taken yet
         while not self._stop.is_set():
+            cut = self._unplugged.is_set()
+            if cut:
+                pending = b""
             readers = [self._master] + ([from_board] if len(pending) < _PENDING_MAX else [])
             writers = [self._master] if pending else []
             try:
@@ -157,13 +193,14 @@ class VirtualBoard:
                 data = os.read(from_board, 4096)
                 if not data:
                     return  # the interpreter ended: reboot
-                pending += data
+                if not cut:
+                    pending += data
             if self._master in readable:
                 try:
                     data = os.read(self._master, 4096)
                 except (BlockingIOError, OSError):
                     data = b""
-                if data:
+                if data and not cut:
                     try:
                         os.write(to_board, data)
                     except BrokenPipeError:
