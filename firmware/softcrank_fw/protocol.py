@@ -134,6 +134,7 @@ EVENTS = (
     "CAPS",  # caps changed
     "GOALS",  # goals changed
     "BOOT",  # arg: reset cause as the board reports it
+    "CAL_FAILED",  # arg 0: left, 1: right; the reading gave no plausible scale
 )
 
 PAUSE_HOST = const(0)  # the host asked

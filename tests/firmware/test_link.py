@@ -160,3 +160,16 @@ def test_echoed_device_frames_do_not_count_as_the_host_being_alive():
         wire.bench.run(1)
         wire.raw(echo)  # a loopback or a tty echoing the device's own output
     assert wire.bench.ctl.state == PAUSED  # the host was silent: the session paused
+
+
+def test_a_failed_calibration_is_reported_as_an_event_frame():
+    bench = Bench(rpm=0.0)
+    bench.rider.foot_weight_n = 0.0  # nothing at all on the pedals
+    wire = Wire(bench)
+    assert types(wire.command("CAL", "L", 100)) == ["A"]  # "100 N on the left pedal": there is not
+    wire.bench.run(1)
+    start = len(wire.sent)
+    while wire.link.pump():
+        pass
+    events = [P.decode(f)[2][3] for f in wire.sent[start:] if f.startswith(b"$E")]
+    assert "CAL_FAILED" in events

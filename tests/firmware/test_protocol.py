@@ -80,3 +80,15 @@ def test_every_message_and_field_list_is_defined_once_for_both_sides():
             assert len(names) == len(set(names)), type_
     for type_ in P.DEVICE_MESSAGES:
         assert type_ not in P.HOST_MESSAGES
+
+
+def test_the_firmware_codes_name_the_protocol_events_and_states():
+    from softcrank_fw import control
+
+    for name in dir(control):
+        if name.startswith("EV_"):
+            assert P.EVENTS[getattr(control, name)] == name[3:], name
+    states = ("IDLE", "WARMUP", "WORK", "COOLDOWN", "DONE", "PAUSED", "REST", "ESTOP", "FAULT")
+    for i, name in enumerate(states):
+        assert getattr(control, name) == i
+    assert len(states) == len(P.STATES) == len(P.STATE_NAMES)
