@@ -36,8 +36,6 @@ class Link:
         self.rx = bytearray(P.MAX_FRAME)
         self.rx_n = 0
         self.rx_overflow = False
-        self.frames_in = 0
-        self.frames_refused = 0
         self._last_seq = -1  # the last command's seq, type and answer, for resends
         self._last_type = ""
         self._last_code = -1
@@ -66,7 +64,6 @@ class Link:
 
     def handle(self, line):
         """Decode and answer one line (without its newline)."""
-        self.frames_in += 1
         try:
             type_, seq, values = P.decode(line)
         except P.FrameError as e:
@@ -260,7 +257,6 @@ class Link:
             self._send()
 
     def _nak(self, ref, code):
-        self.frames_refused += 1
         self._begin("N")
         self.out.int(ref)
         self.out.token(P.NAK_CODES[code])

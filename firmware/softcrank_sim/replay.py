@@ -39,7 +39,6 @@ class Replay:
         self.tare = (0, 0)
         self.cpn = (1000, 1000)
         self.estop = False
-        self.played = 0
         self._offset = None  # recording ticks -> virtual ticks
         self._pending = self._read(setup=True)
 
@@ -70,9 +69,6 @@ class Replay:
             event = self._pending
             self._pending = self._read()
             yield event
-
-    def done(self):
-        return self._pending is None
 
     def _read(self, setup=False):
         """The next event as (kind, t_us, value), or None at the end."""
@@ -107,7 +103,6 @@ class Replay:
             t = ticks_add(t_rec, self._offset)
             if ticks_diff(t, end) > 0:
                 break
-            self.played += 1
             if kind == "e":
                 inp.add_edge(t, value != 0)
             elif kind == "l":

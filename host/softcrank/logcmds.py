@@ -12,11 +12,9 @@ import json
 import sys
 from typing import TextIO
 
+from .console import STATE_WORDS
 from .ridelog import RideLog, RideLogError
 from .summary import summarize
-
-STATE_WORDS = {"U": "warm-up", "W": "work", "C": "cool-down", "D": "done", "P": "paused", "R": "rest",
-               "E": "e-stop", "F": "fault", "I": "idle"}
 
 
 def ended(session: dict) -> str:
