@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Callable
 
 from softcrank_fw import protocol as P
 
@@ -81,19 +82,26 @@ class Summary:
     last_third: Stretch  # ... its last third, by work time
 
 
-def summarize(ridelog: RideLog, session_id: int) -> Summary:
+def summarize(ridelog: RideLog, session_id: int, each: Callable[[Sample, int], object] | None = None,
+              fatigue: bool = True) -> Summary:
     """The figures of one session, from what the ride log has committed.
 
     Reads the samples twice, lazily (a 2-hour 50 Hz session is 360,000 of them): once for
-    everything, once more for the thirds of the work phase, whose length the first pass finds."""
+    everything, once more for the thirds of the work phase, whose length the first pass finds.
+    `each(sample, dt_ms)`, if given, sees every sample of the first pass in order, with the
+    milliseconds it stands for (as timed() gives them), so an export rides along instead of
+    reading the samples again. `fatigue=False` skips the second pass, for a caller that does
+    not need the thirds: first_third and last_third are then Stretch(None, None)."""
     events = ridelog.events(session_id)
     missing = sum(gap.length for gap in ridelog.missing_recs(session_id))
     whole = _Tally()
     for sample, dt_ms in timed(ridelog.samples(session_id)):
         whole.add(sample, dt_ms)
+        if each is not None:
+            each(sample, dt_ms)
     first, last = _Tally(), _Tally()
     work_ms, elapsed_ms = whole.state_ms["W"], 0  # whole milliseconds: the thirds split exactly
-    for sample, dt_ms in timed(ridelog.samples(session_id)):
+    for sample, dt_ms in timed(ridelog.samples(session_id)) if fatigue else ():
         if sample.state == "W":
             if 3 * elapsed_ms < work_ms:
                 first.add(sample, dt_ms)

@@ -46,7 +46,7 @@ from softcrank import __version__
 from softcrank.ridelog import RideLog
 from softcrank.summary import Summary, summarize
 
-from .timeline import Second, seconds, session_start
+from .timeline import Second, Seconds, session_start, start_t_ms
 
 __all__ = ["write_fit"]
 
@@ -58,7 +58,6 @@ _MAX_UINT16 = 65534
 def write_fit(ridelog: RideLog, session_id: int, out: BinaryIO) -> int:
     """Write the session as a FIT activity file to a binary stream; returns the record count."""
     session = ridelog.session(session_id)
-    summary = summarize(ridelog, session_id)
     start = session_start(session)
     t0 = int(start.timestamp()) - FIT_EPOCH_S  # FIT time: seconds since 1989-12-31 00:00 UTC
     serial = zlib.crc32(session["device_id"].encode()) or 1  # uint32z: 0 is "invalid"
@@ -69,20 +68,15 @@ def write_fit(ridelog: RideLog, session_id: int, out: BinaryIO) -> int:
                                        "product": 0, "serial_number": serial, "product_name": "softcrank",
                                        "software_version": _version_number()})
     fit.on_mesg(_MESG["EVENT"], {"timestamp": t0, "event": "timer", "event_type": "start"})
-    records, max_power, paused, last = 0, 0, False, t0
-    for second in seconds(ridelog, session_id):
-        last = t0 + second.index
-        if (second.state == "P") != paused:
-            paused = not paused
-            fit.on_mesg(_MESG["EVENT"], {"timestamp": last, "event": "timer",
-                                         "event_type": "stop" if paused else "start"})
-        record = _record(second, last)
-        max_power = max(max_power, record["power"])
-        fit.on_mesg(_MESG["RECORD"], record)
-        records += 1
-    end = max(last, t0 + math.ceil(summary.duration_s))
+    records = _Records(fit, t0)
+    points = Seconds(start_t_ms(ridelog, session_id))
+    # One pass over the samples: the summary's totals and the records together.
+    summary = summarize(ridelog, session_id, each=lambda sample, dt_ms: records.write(points.add(sample, dt_ms)),
+                        fatigue=False)
+    records.write(points.end())
+    end = max(records.last, t0 + math.ceil(summary.duration_s))
     fit.on_mesg(_MESG["EVENT"], {"timestamp": end, "event": "timer", "event_type": "stop_all"})
-    totals = _totals(summary, t0, end, max_power)
+    totals = _totals(summary, t0, end, records.max_power)
     fit.on_mesg(_MESG["LAP"], {**totals, "message_index": 0, "event": "lap", "event_type": "stop",
                                "lap_trigger": "session_end"})
     fit.on_mesg(_MESG["SESSION"], {**totals, "message_index": 0, "event": "session", "event_type": "stop",
@@ -91,7 +85,30 @@ def write_fit(ridelog: RideLog, session_id: int, out: BinaryIO) -> int:
                                     "type": "manual", "event": "activity", "event_type": "stop",
                                     "local_timestamp": end + _utc_offset_s(end)})
     out.write(fit.close())
-    return records
+    return records.count
+
+
+class _Records:
+    """Writes each second as a record, with a timer stop and start around each pause."""
+
+    def __init__(self, fit: Encoder, t0: int) -> None:
+        self.fit, self.t0 = fit, t0
+        self.count = self.max_power = 0
+        self.last = t0
+        self.paused = False
+
+    def write(self, second: Second | None) -> None:
+        if second is None:
+            return
+        self.last = self.t0 + second.index
+        if (second.state == "P") != self.paused:
+            self.paused = not self.paused
+            self.fit.on_mesg(_MESG["EVENT"], {"timestamp": self.last, "event": "timer",
+                                              "event_type": "stop" if self.paused else "start"})
+        record = _record(second, self.last)
+        self.max_power = max(self.max_power, record["power"])
+        self.fit.on_mesg(_MESG["RECORD"], record)
+        self.count += 1
 
 
 def _record(second: Second, timestamp: int) -> dict:

@@ -22,7 +22,9 @@ missing) gets no point, so the point count is the number of seconds covered. In 
   totals are the summary's.
 
 The samples are evenly spaced within a second at any one rate, so the mean of a second's
-samples is also their time-weighted mean. Nothing here holds more than one second of samples.
+samples is also their time-weighted mean. Nothing here holds more than one second's sums.
+Seconds takes the samples pushed, so an export can build its points in the same pass over
+the ride log as the summary's totals (summarize's `each`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from softcrank_fw.ring import rec_diff
 from softcrank.ridelog import RideLog, Sample
 from softcrank.summary import pedal_power_w, timed
 
-__all__ = ["Second", "seconds", "session_start", "timeline"]
+__all__ = ["Clock", "Second", "Seconds", "session_start", "start_t_ms", "timeline"]
 
 
 class Second(NamedTuple):
@@ -61,45 +63,74 @@ def session_start(session: dict) -> datetime:
     return started.astimezone(timezone.utc).replace(microsecond=0)
 
 
-def timeline(ridelog: RideLog, session_id: int) -> Iterator[tuple[Sample, int, int]]:
-    """Each sample, lazily, with its time after START and the time it stands for (both ms)."""
-    t0 = next((e.t_ms for e in ridelog.events(session_id) if e.event == "START"), None)
-    previous: int | None = None
-    elapsed = 0
-    for sample, dt_ms in timed(ridelog.samples(session_id)):
-        if previous is None:
-            elapsed = 0 if t0 is None else rec_diff(sample.t_ms, t0)
+def start_t_ms(ridelog: RideLog, session_id: int) -> int | None:
+    """The device time of the session's START event (None if it never arrived)."""
+    return next((e.t_ms for e in ridelog.events(session_id) if e.event == "START"), None)
+
+
+class Clock:
+    """A sample's time after START in ms, for samples given in record order."""
+
+    def __init__(self, start_t_ms: int | None) -> None:
+        self._start = start_t_ms
+        self._previous: int | None = None
+        self._elapsed = 0
+
+    def __call__(self, sample: Sample) -> int:
+        if self._previous is None:
+            self._elapsed = 0 if self._start is None else rec_diff(sample.t_ms, self._start)
         else:
-            elapsed += (sample.t_ms - previous) % P.REC_MODULO
-        previous = sample.t_ms
-        yield sample, elapsed, dt_ms
+            self._elapsed += (sample.t_ms - self._previous) % P.REC_MODULO
+        self._previous = sample.t_ms
+        return self._elapsed
 
 
-def seconds(ridelog: RideLog, session_id: int) -> Iterator[Second]:
-    """The session's seconds that have samples, in order (see the module docstring)."""
-    index: int | None = None
-    count = 0
-    cadence = power_l = power_r = resistance = work = revolutions = 0.0
-    state = ""
-    for sample, elapsed_ms, dt_ms in timeline(ridelog, session_id):
-        k = elapsed_ms // 1000
-        if k != index:
-            if index is not None:
-                yield Second(index, count, state, cadence / count, power_l / count, power_r / count,
-                             resistance / count, work, revolutions)
-            index, count = k, 0
-            cadence = power_l = power_r = resistance = 0.0
+class Seconds:
+    """Samples in, seconds out: add() each sample with the ms it stands for (summary.timed);
+    it returns the second before, once a sample of a later second shows it complete; end()
+    returns the last. Holds one second's sums, never the samples."""
+
+    def __init__(self, start_t_ms: int | None) -> None:
+        self._clock = Clock(start_t_ms)
+        self._index: int | None = None
+        self._count = 0
+        self._sums = [0.0, 0.0, 0.0, 0.0]  # cadence, left power, right power, resistance
+        self._state = ""
+        self._work = self._revolutions = 0.0
+
+    def add(self, sample: Sample, dt_ms: int) -> Second | None:
+        k = self._clock(sample) // 1000
+        done = self.end() if k != self._index else None
+        self._index = k
         dt = dt_ms / 1000
         rpm = abs(sample.cad_drpm) / 10
         left, right = pedal_power_w(sample)
-        count += 1
-        cadence += rpm
-        power_l += left
-        power_r += right
-        resistance += sample.res_pm / 10
-        work += (left + right) * dt
-        revolutions += rpm / 60 * dt
-        state = sample.state
-    if index is not None:
-        yield Second(index, count, state, cadence / count, power_l / count, power_r / count,
-                     resistance / count, work, revolutions)
+        sums = self._sums
+        sums[0] += rpm
+        sums[1] += left
+        sums[2] += right
+        sums[3] += sample.res_pm / 10
+        self._count += 1
+        self._state = sample.state
+        self._work += (left + right) * dt
+        self._revolutions += rpm / 60 * dt
+        return done
+
+    def end(self) -> Second | None:
+        """The second being filled (None if there is none), and start afresh."""
+        if not self._count:
+            return None
+        n, sums = self._count, self._sums
+        assert self._index is not None
+        second = Second(self._index, n, self._state, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n,
+                        self._work, self._revolutions)
+        self._count, self._sums = 0, [0.0, 0.0, 0.0, 0.0]
+        return second
+
+
+def timeline(ridelog: RideLog, session_id: int) -> Iterator[tuple[Sample, int, int]]:
+    """Each sample, lazily, with its time after START and the time it stands for (both ms)."""
+    clock = Clock(start_t_ms(ridelog, session_id))
+    for sample, dt_ms in timed(ridelog.samples(session_id)):
+        yield sample, clock(sample), dt_ms
+
