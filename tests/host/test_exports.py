@@ -21,6 +21,7 @@ import sys
 import time
 from collections import defaultdict
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from garmin_fit_sdk import Decoder, Stream
@@ -345,3 +346,9 @@ def test_the_cli_offers_exactly_the_formats_there_are():
     assert list(fmt.choices) == list(exports.FORMATS)
     text = export.format_help()
     assert all(name in text for name in ("csv", "fit", "tcx", "estimate", "%.2f m crank" % CRANK_LENGTH_M))
+
+
+def test_the_docs_name_the_csv_columns_and_the_crank_length_the_code_uses():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "host.md").read_text()
+    assert "`%s`" % ", ".join(exports.csvfile.COLUMNS) in text
+    assert "CRANK_LENGTH_M = %.2f m" % CRANK_LENGTH_M in text

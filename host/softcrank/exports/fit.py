@@ -30,7 +30,7 @@ cadence, total work (J), average power (work / timer time), the highest record's
 the left/right balance of the whole session's work (0x8000 set, right share x 100).
 
 The SDK's encoder builds the file in memory (the header holds its size): at one record a
-second that is about 30 bytes a second, 220 KB for a 2-hour session, whatever the sample rate.
+second, about 14 bytes a second, 0.1 MB for a 2-hour session, whatever the sample rate.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class _Records:
     def write(self, second: Second | None) -> None:
         if second is None:
             return
-        self.last = self.t0 + second.index
+        self.last = self.t0 + second.at_s
         if (second.state == "P") != self.paused:
             self.paused = not self.paused
             self.fit.on_mesg(_MESG["EVENT"], {"timestamp": self.last, "event": "timer",

@@ -86,7 +86,7 @@ class _Track:
             return
         watts = round(second.power_l_w + second.power_r_w)
         self.max_watts = max(self.max_watts, watts)
-        self.track.write(_POINT % (_time(self.start + timedelta(seconds=second.index)), _rpm(second.cadence_rpm), watts))
+        self.track.write(_POINT % (_time(self.start + timedelta(seconds=second.at_s)), _rpm(second.cadence_rpm), watts))
         self.count += 1
 
 

@@ -44,7 +44,7 @@ __all__ = ["Clock", "Second", "Seconds", "session_start", "start_t_ms", "timelin
 class Second(NamedTuple):
     """One second of a session, from the samples in it."""
 
-    index: int  # whole seconds after START (negative for a sample before it)
+    at_s: int  # whole seconds after START (negative for a sample before it)
     samples: int
     state: str  # the state letter of its last sample
     cadence_rpm: float  # mean |cadence|
