@@ -29,6 +29,7 @@ from tcxreader.tcxreader import TCXReader
 
 from softcrank import exports
 from softcrank.cli import main
+from softcrank.exports import fit as fit_export
 from softcrank.exports.timeline import session_start, timeline
 from softcrank.link import Link
 from softcrank.ridelog import RideLog
@@ -104,6 +105,8 @@ def by_second(log, session):
     for sample, elapsed_ms, _ in timeline(log, session):
         seconds[elapsed_ms // 1000].append(sample)
     return {k: {"cadence": sum(abs(s.cad_drpm) for s in v) / 10 / len(v),
+                "force_l": sum(s.force_l_dn for s in v) / 10 / len(v),
+                "force_r": sum(s.force_r_dn for s in v) / 10 / len(v),
                 "left": sum(pedal_power_w(s)[0] for s in v) / len(v),
                 "right": sum(pedal_power_w(s)[1] for s in v) / len(v)}
             for k, v in sorted(seconds.items())}
@@ -154,6 +157,12 @@ def test_fit_decodes_with_garmins_sdk_and_keeps_every_second(log, ridden, tmp_pa
             assert abs((record["left_right_balance"] & 0x7F) - 100 * want["right"] / power) <= 0.5
         else:
             assert "left_right_balance" not in record
+        forces = record["developer_fields"]  # float32: 7 significant digits
+        assert (forces[fit_export.FORCE_LEFT], forces[fit_export.FORCE_RIGHT]) == (
+            pytest.approx(want["force_l"], rel=1e-6, abs=1e-4), pytest.approx(want["force_r"], rel=1e-6, abs=1e-4))
+    names = {d["field_definition_number"]: (d["field_name"], d["units"]) for d in fit["field_description_mesgs"]}
+    assert names == {fit_export.FORCE_LEFT: ("left_pedal_force", "N"), fit_export.FORCE_RIGHT: ("right_pedal_force", "N"),
+                     fit_export.SYMMETRY_INDEX: ("symmetry_index", "%")}
     assert any(r["power"] > 0 and r["fractional_cadence"] > 0 for r in fit["record_mesgs"])
 
 
@@ -176,6 +185,7 @@ def test_fit_totals_are_the_summarys(log, ridden):
         assert totals["max_power"] == max(r["power"] for r in fit["record_mesgs"])
         assert totals["left_right_balance"] & 0x8000
         assert (totals["left_right_balance"] & 0x3FFF) / 100 == pytest.approx(100 * s.work_r_j / work, abs=0.005)
+        assert totals["developer_fields"][fit_export.SYMMETRY_INDEX] == pytest.approx(s.symmetry_index, rel=1e-6)
     assert fit["activity_mesgs"][0]["num_sessions"] == 1
 
 

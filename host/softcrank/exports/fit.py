@@ -14,7 +14,10 @@ Each record carries:
   of that power in % in the low 7 bits; absent when there is no power;
 - accumulated_power (joules, FIT's "watts" unit) and total_cycles: the running work and
   revolutions, rounded, so the last record holds the session's totals;
-- resistance: the brake, 0..254 of its range (FIT's relative scale).
+- resistance: the brake, 0..254 of its range (FIT's relative scale);
+- developer fields left_pedal_force and right_pedal_force (N, the second's mean as measured):
+  per-leg force matters more than power in foot-drop rehab, and FIT has no field for it.
+The session also carries the developer field symmetry_index (%, the summary's: work phase).
 
 Power is an estimate: the trainer has no power meter. Each pedal's power is its force times
 its speed along the pedal circle: P = F x 2 x pi x CRANK_LENGTH_M x rpm / 60, with
@@ -30,17 +33,18 @@ cadence, total work (J), average power (work / timer time), the highest record's
 the left/right balance of the whole session's work (0x8000 set, right share x 100).
 
 The SDK's encoder builds the file in memory (the header holds its size): at one record a
-second, about 14 bytes a second, 0.1 MB for a 2-hour session, whatever the sample rate.
+second, about 27 bytes a second, 0.2 MB for a 2-hour session, whatever the sample rate.
 """
 
 from __future__ import annotations
 
 import math
+import uuid
 import zlib
 from datetime import datetime, timezone
 from typing import BinaryIO
 
-from garmin_fit_sdk import FIT_EPOCH_S, Encoder, Profile
+from garmin_fit_sdk import BASE_TYPE, FIT_EPOCH_S, Encoder, Profile
 
 from softcrank import __version__
 from softcrank.ridelog import RideLog
@@ -51,6 +55,28 @@ from .timeline import Second, Seconds, session_start, start_t_ms
 __all__ = ["write_fit"]
 
 _MESG = Profile["mesg_num"]
+
+# Developer fields: what FIT has no field for, and a therapist wants most (CLINICAL.md):
+# each pedal's force, and the symmetry index. Tools that show developer data (Golden
+# Cheetah's XDATA, fitdecode, Garmin's SDKs) read them by name and unit.
+FORCE_LEFT, FORCE_RIGHT, SYMMETRY_INDEX = 0, 1, 2
+_APP_ID = list(uuid.uuid5(uuid.NAMESPACE_URL, "softcrank:fit-developer-fields").bytes)  # fixed: one app
+_DEVELOPER_DATA_ID = {"mesg_num": _MESG["DEVELOPER_DATA_ID"], "application_id": _APP_ID,
+                      "application_version": 1, "developer_data_index": 0}
+
+
+def _field(number: int, name: str, units: str, mesg: str) -> dict:
+    return {"developer_data_id_mesg": _DEVELOPER_DATA_ID,
+            "field_description_mesg": {"mesg_num": _MESG["FIELD_DESCRIPTION"], "developer_data_index": 0,
+                                       "field_definition_number": number, "fit_base_type_id": BASE_TYPE["FLOAT32"],
+                                       "field_name": name, "units": units, "native_mesg_num": _MESG[mesg]}}
+
+
+DEVELOPER_FIELDS = {
+    FORCE_LEFT: _field(FORCE_LEFT, "left_pedal_force", "N", "RECORD"),  # the second's mean, as measured
+    FORCE_RIGHT: _field(FORCE_RIGHT, "right_pedal_force", "N", "RECORD"),
+    SYMMETRY_INDEX: _field(SYMMETRY_INDEX, "symmetry_index", "%", "SESSION"),  # summary.py's, work phase
+}
 _MAX_UINT8 = 254  # 255 is FIT's "invalid"
 _MAX_UINT16 = 65534
 
@@ -61,9 +87,12 @@ def write_fit(ridelog: RideLog, session_id: int, out: BinaryIO) -> int:
     start = session_start(session)
     t0 = int(start.timestamp()) - FIT_EPOCH_S  # FIT time: seconds since 1989-12-31 00:00 UTC
     serial = zlib.crc32(session["device_id"].encode()) or 1  # uint32z: 0 is "invalid"
-    fit = Encoder()
+    fit = Encoder(field_descriptions=DEVELOPER_FIELDS)
     fit.on_mesg(_MESG["FILE_ID"], {"type": "activity", "manufacturer": "development", "product": 0,
                                    "serial_number": serial, "time_created": t0, "product_name": "softcrank"})
+    fit.write_mesg(_DEVELOPER_DATA_ID)
+    for field in DEVELOPER_FIELDS.values():
+        fit.write_mesg(field["field_description_mesg"])
     fit.on_mesg(_MESG["DEVICE_INFO"], {"timestamp": t0, "device_index": "creator", "manufacturer": "development",
                                        "product": 0, "serial_number": serial, "product_name": "softcrank",
                                        "software_version": _version_number()})
@@ -115,6 +144,7 @@ def _record(second: Second, timestamp: int) -> dict:
     whole, fraction = _cadence(second.cadence_rpm)
     power = second.power_l_w + second.power_r_w
     record = {"timestamp": timestamp, "cadence": whole, "fractional_cadence": fraction,
+              "developer_fields": {FORCE_LEFT: second.force_l_n, FORCE_RIGHT: second.force_r_n},
               "power": min(round(power), _MAX_UINT16), "accumulated_power": round(second.work_j),
               "total_cycles": round(second.revolutions),
               "resistance": min(round(second.resistance_pct * 254 / 100), _MAX_UINT8)}
@@ -136,6 +166,8 @@ def _totals(s: Summary, t0: int, end: int, max_power: int) -> dict:
         totals["avg_power"] = min(round(work / s.riding_s), _MAX_UINT16)
     if work > 0:
         totals["left_right_balance"] = 0x8000 | round(10000 * s.work_r_j / work)
+    if s.symmetry_index is not None:
+        totals["developer_fields"] = {SYMMETRY_INDEX: s.symmetry_index}
     return totals
 
 

@@ -15,7 +15,7 @@ its timestamp is the start time (whole seconds) plus k. A second without samples
 missing) gets no point, so the point count is the number of seconds covered. In a point:
 
 - cadence is the mean |cadence| of its samples (backward pedalling counts as pedalling, as in
-  the summary's revolutions); resistance the mean resistance;
+  the summary's revolutions); force and resistance their means;
 - power is the mean of its samples' estimated power, per leg (summary.pedal_power_w);
 - work and revolutions are running totals to the end of its samples, each sample weighted by
   the time it stands for, exactly as the summary does (summary.timed), so the last point's
@@ -48,6 +48,8 @@ class Second(NamedTuple):
     samples: int
     state: str  # the state letter of its last sample
     cadence_rpm: float  # mean |cadence|
+    force_l_n: float  # mean force on the left pedal, as measured (a foot lifting a pedal is negative)
+    force_r_n: float
     power_l_w: float  # mean estimated power of the left pedal
     power_r_w: float
     resistance_pct: float  # mean resistance, % of the brake's range
@@ -94,7 +96,7 @@ class Seconds:
         self._clock = Clock(start_t_ms)
         self._index: int | None = None
         self._count = 0
-        self._sums = [0.0, 0.0, 0.0, 0.0]  # cadence, left power, right power, resistance
+        self._sums = [0.0] * 6  # cadence, left and right force, left and right power, resistance
         self._state = ""
         self._work = self._revolutions = 0.0
 
@@ -107,9 +109,11 @@ class Seconds:
         left, right = pedal_power_w(sample)
         sums = self._sums
         sums[0] += rpm
-        sums[1] += left
-        sums[2] += right
-        sums[3] += sample.res_pm / 10
+        sums[1] += sample.force_l_dn / 10
+        sums[2] += sample.force_r_dn / 10
+        sums[3] += left
+        sums[4] += right
+        sums[5] += sample.res_pm / 10
         self._count += 1
         self._state = sample.state
         self._work += (left + right) * dt
@@ -122,9 +126,8 @@ class Seconds:
             return None
         n, sums = self._count, self._sums
         assert self._index is not None
-        second = Second(self._index, n, self._state, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n,
-                        self._work, self._revolutions)
-        self._count, self._sums = 0, [0.0, 0.0, 0.0, 0.0]
+        second = Second(self._index, n, self._state, *(total / n for total in sums), self._work, self._revolutions)
+        self._count, self._sums = 0, [0.0] * 6
         return second
 
 
