@@ -1,6 +1,7 @@
 """Exports round-trip: a session ridden on the virtual trainer (the real firmware, over the
-pseudo-terminal and the host's link, into the ride log) is exported as FIT, TCX and CSV, and
-read back with independent readers: Garmin's FIT SDK decoder, tcxreader, csv.DictReader.
+pseudo-terminal and the host's link, into the ride log by the Recorder) is exported as FIT,
+TCX and CSV, and read back with independent readers: Garmin's FIT SDK decoder, tcxreader,
+csv.DictReader.
 
 What each format keeps, and so what is checked:
 - CSV: every sample; its re-read totals (revolutions, work) are the summary's within the
@@ -18,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from datetime import timedelta
@@ -32,6 +34,7 @@ from softcrank.cli import main
 from softcrank.exports import fit as fit_export
 from softcrank.exports.timeline import session_start, timeline
 from softcrank.link import Link
+from softcrank.recorder import Recorder
 from softcrank.ridelog import RideLog
 from softcrank.summary import CRANK_LENGTH_M, MAX_SAMPLE_STEP_MS, pedal_power_w, summarize
 from softcrank.virtual_board import VirtualBoard
@@ -47,40 +50,36 @@ SCENARIO = {"format": 1, "name": "export", "description": "a spasm in the work p
 
 
 def ride_on_the_virtual_trainer(tmp_path, log: RideLog) -> int:
-    """Ride one session (warm-up, work with a spasm and a pause, cool-down) and store it the
-    way a recorder does: a session from the START event on, the device's goals and caps."""
+    """Ride one session (warm-up, work with a spasm and a pause, cool-down), recorded into the
+    ride log by the Recorder, as `softcrank ride` does."""
     scenario = tmp_path / "export.json"
     scenario.write_text(json.dumps(SCENARIO))
-    frames, done = [], []
+    ended = threading.Event()
 
-    def store(batch):
-        frames.extend(batch)
-        done.extend(f for f in batch if f.type == "E" and f["event"] == "DONE")
+    def on_session(session, what):
+        if what == "ended":
+            ended.set()
 
+    recorder = Recorder(log, log.add_patient("Ann B", "right"), on_session=on_session)
     timings = dict(heartbeat_s=0.5 / SPEED, silence_s=9 / SPEED, answer_timeout_s=max(6 / SPEED, 0.1))
     with VirtualBoard(scenario=str(scenario), speed=SPEED) as board:
-        with Link(board.port, store=store, **timings) as link:
+        with Link(board.port, **recorder.link_callbacks(), **timings) as link:
             link.command("CAPS", *CAPS)
             link.command("GOALS", *GOALS)
             link.command("RATE", RATE_HZ)
             link.command("START")
             paused = False
             deadline = time.monotonic() + 4 * 240 / SPEED
-            while not done and time.monotonic() < deadline:
+            while not ended.is_set() and time.monotonic() < deadline:
                 t = link.wait_latest(0.5)
                 if t is not None and not paused and t["state"] == "W" and t["left_s"] <= 30:
                     link.command("PAUSE")  # the rider needs a break
                     time.sleep(5 / SPEED)
                     link.command("RESUME")
                     paused = True
-            assert done, "the session did not finish"
-            goals, caps = link.info["G"], link.info["C"]
-    start = next(i for i, f in enumerate(frames) if f.type == "E" and f["event"] == "START")
-    patient = log.add_patient("Ann B", "right")
-    session = log.start_session(patient, "sim-0001", frames[start]["rec"], goals, caps)
-    log.add_records(session, frames[start:])
-    log.end_session(session, "D")
-    return session
+            assert ended.is_set(), "the session did not finish"
+    assert recorder.last_session_id is not None and recorder.lost == []
+    return recorder.last_session_id
 
 
 @pytest.fixture(scope="module")
