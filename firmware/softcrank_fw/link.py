@@ -12,10 +12,16 @@ restarted host starting again from seq 0 is not mistaken for a resend.
 
 `write(buf, n)` is the board's: it sends buf[:n] and returns False when it cannot take more
 right now (the host is not reading), so the control loop never blocks on the port.
+
+CAPS is the one authenticated command (capsauth.py): `guard` checks its tag and counter,
+`save_caps(counter, values)` (the board's) puts the caps on flash before they apply, and every
+refusal also goes into the ring as a CAPS_REFUSED event, so the host's ride log records it.
+Checking a tag allocates (hashing, strings): it happens on command, outside the control tick.
 """
 
 from softcrank_fw import FIRMWARE_VERSION
 from softcrank_fw import protocol as P
+from softcrank_fw.capsauth import CapsGuard
 from softcrank_fw.compat import const
 from softcrank_fw.ring import EVENT, rec_diff
 
@@ -24,8 +30,11 @@ _IDLE_LINE = const(-1)
 
 
 class Link:
-    def __init__(self, controller, write, device_id="sim", edges_per_rev=0, stats=None):
+    def __init__(self, controller, write, device_id="sim", edges_per_rev=0, stats=None, guard=None,
+                 save_caps=None):
         self.ctl = controller
+        self.guard = guard or CapsGuard()  # no key: no caps
+        self.save_caps = save_caps  # None: caps are not kept across a restart (a test's Link)
         self.write = write
         self.device_id = device_id
         self.stats = stats  # the main loop's TickStats, for STATS
@@ -105,7 +114,7 @@ class Link:
         if type_ == "PING":
             return 0
         if type_ == "CAPS":
-            return ctl.set_caps(v)
+            return self._caps(v)
         if type_ == "GOALS":
             return ctl.set_goals(v)
         if type_ == "START":
@@ -131,6 +140,26 @@ class Link:
         if type_ == "STATS":
             return self._send_stats()
         return P.NAK_UNKNOWN
+
+    def _caps(self, v):
+        """Check, store, then apply: the caps change only if authentic, new, valid and saved."""
+        n = len(P.CAPS_FIELDS)
+        values, counter = v[:n], v[n]
+        code, why = self.guard.check(self.device_id, values, counter, v[n + 1])
+        if not code:
+            code = self.ctl.caps.validate(values)  # RANGE: refused as before, the counter unused
+            if code:
+                return code
+            if self.save_caps is not None:
+                try:
+                    self.save_caps(counter, values)
+                except OSError:
+                    code, why = P.NAK_UNSAVED, P.REFUSED_UNSAVED
+        if code:
+            self.ctl.caps_refused(why)
+            return code
+        self.guard.counter = counter
+        return self.ctl.set_caps(values)
 
     def _ack(self, rec):
         ring = self.ctl.ring
@@ -226,7 +255,11 @@ class Link:
         return self._send()
 
     def send_caps(self):
-        return self._values("C", self.ctl.caps.values)
+        self._begin("C")
+        for v in self.ctl.caps.values:
+            self.out.int(v)
+        self.out.int(self.guard.counter)
+        return self._send()
 
     def send_goals(self):
         return self._values("G", self.ctl.goals.values)

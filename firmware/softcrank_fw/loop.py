@@ -7,12 +7,16 @@ pending records. Whatever happens, the brake is left at zero on the way out.
 
 A board provides: edges_per_rev, device_id, reset_cause(), calibration() -> the stored
 (tare_l, tare_r, cpn_l, cpn_r) or None, save_calibration(tare_l, tare_r, cpn_l, cpn_r)
-(after a TARE or CAL: so a unit calibrated once stays calibrated), alive() -> bool (False ends the
+(after a TARE or CAL: so a unit calibrated once stays calibrated), device_key() -> the
+key CAPS tags are checked with, or None (capsauth.py), stored_caps() -> (status, counter,
+caps) (capstore.load), save_caps(counter, caps) (raises OSError if the flash will not take
+them), alive() -> bool (False ends the
 loop: the simulated board's host went away; a Pico's is always True),
 wait_tick(period_us) -> ticks_us, sense(inputs, brake_ppm), set_brake(ppm),
 read_byte() -> 0..255 or -1, write(buf, n) -> bool.
 """
 
+from softcrank_fw.capsauth import CapsGuard
 from softcrank_fw.compat import const, ticks_diff, ticks_us
 from softcrank_fw.control import EV_BOOT, Controller, Inputs
 from softcrank_fw.link import Link
@@ -31,12 +35,18 @@ def run(board, ticks=-1, ctl=None):
     if ctl is None:
         ctl = Controller(board.edges_per_rev)
     stats = TickStats()
-    link = Link(ctl, board.write, board.device_id, stats=stats)
+    link = Link(ctl, board.write, board.device_id, stats=stats, save_caps=board.save_caps)  # sends from BOOT on
     inp = Inputs()
     stored = board.calibration()
     if stored:
         ctl.left.tare, ctl.right.tare, ctl.left.cpn, ctl.right.cpn = stored
     ctl.ring.event(ctl.t_ms, ctl.state, EV_BOOT, board.reset_cause())
+    status, counter, caps = board.stored_caps()
+    if status:
+        ctl.caps_defaults(status)  # the built-in caps stay
+    else:
+        ctl.set_caps(caps, restored=True)
+    link.guard = CapsGuard(board.device_key(), counter)
     try:
         while ticks != 0 and board.alive():
             now = board.wait_tick(TICK_US)
