@@ -13,7 +13,7 @@ token. The MAC covers (see `message`):
 - the values; not the frame's seq, so a resend of the same frame stays valid (the link
   answers a resend by its seq without applying it twice).
 
-CapsGuard checks a CAPS frame and remembers the last accepted counter; the caller saves the
+`check()` decides on a CAPS frame; the link keeps the last accepted counter, and saves the
 counter and the caps together (capstore.py) before applying them.
 """
 
@@ -47,37 +47,30 @@ def load_key(path=KEY_FILE):
         return None
     if len(text) != 2 * KEY_BYTES:
         return None
+    digits = text.lower().encode()
     key = bytearray(KEY_BYTES)
     for i in range(KEY_BYTES):
-        hi = _hex(text[2 * i])
-        lo = _hex(text[2 * i + 1])
+        hi = _HEX.find(digits[2 * i : 2 * i + 1])
+        lo = _HEX.find(digits[2 * i + 1 : 2 * i + 2])
         if hi < 0 or lo < 0:
             return None
         key[i] = (hi << 4) | lo
     return bytes(key)
 
 
-def _hex(ch):
-    return "0123456789abcdef".find(ch.lower())
+_HEX = b"0123456789abcdef"
 
 
-class CapsGuard:
-    """Decides whether a CAPS frame may change the caps.
+def check(key, last, device_id, values, counter, tag_text):
+    """(0, 0) if a CAPS frame is authentic and new, else (NAK code, REFUSED_* reason).
 
-    key: the trainer's key (bytes) or None: without a key (or without sha256) no CAPS passes.
-    counter: the last accepted counter, as stored with the caps (0 when none ever was)."""
-
-    def __init__(self, key=None, counter=0):
-        self.key = key if sha256 is not None else None
-        self.counter = counter
-
-    def check(self, device_id, values, counter, tag_text):
-        """(0, 0) if the frame is authentic and new; else (NAK code, REFUSED_* reason)."""
-        if self.key is None:
-            return P.NAK_NOKEY, P.REFUSED_NOKEY
-        want = tag(self.key, device_id, counter, values)
-        if len(tag_text) != TAG_CHARS or not equal(want, tag_text):
-            return P.NAK_AUTH, P.REFUSED_TAG
-        if counter <= self.counter:
-            return P.NAK_STALE, P.REFUSED_STALE
-        return 0, 0
+    key: the trainer's key, or None: without a key (or without sha256) no CAPS passes.
+    last: the last accepted counter, as stored with the caps (0 when none ever was)."""
+    if key is None or sha256 is None:
+        return P.NAK_NOKEY, P.REFUSED_NOKEY
+    want = tag(key, device_id, counter, values)
+    if len(tag_text) != TAG_CHARS or not equal(want, tag_text):
+        return P.NAK_AUTH, P.REFUSED_TAG
+    if counter <= last:
+        return P.NAK_STALE, P.REFUSED_STALE
+    return 0, 0

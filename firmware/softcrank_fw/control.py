@@ -423,7 +423,7 @@ class Controller:
             self._event(EV_HOST_BACK, 0)
 
     def set_caps(self, values, restored=False):
-        """New caps (checked already by the link's guard); `restored`: read from flash at
+        """New caps (the link checked their tag and counter); `restored`: read from flash at
         start-up, which the CAPS event's arg (1) tells apart from a therapist's change (0)."""
         code = self.caps.set(values)
         if not code:

@@ -19,7 +19,7 @@ except ImportError:  # a port built without it
     sha256 = None
 
 _BLOCK = const(64)  # SHA-256's block size, bytes
-_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 def hmac_sha256(key, msg):
@@ -40,25 +40,28 @@ def hmac_sha256(key, msg):
 
 
 def b64url(data):
-    """data as base64url without padding (RFC 4648 section 5): 16 bytes give 22 characters."""
-    out = []
+    """data as base64url without padding (RFC 4648 section 5): 16 bytes give 22 characters.
+    Built as bytes: on MicroPython each new 1-character string would be interned for good."""
     n = len(data)
+    out = bytearray((n * 4 + 2) // 3)
+    k = 0
     for i in range(0, n, 3):
         chunk = (data[i] << 16) | ((data[i + 1] << 8) if i + 1 < n else 0) | (data[i + 2] if i + 2 < n else 0)
-        chars = 2 + (i + 1 < n) + (i + 2 < n)
-        for j in range(chars):
-            out.append(_B64URL[(chunk >> (18 - 6 * j)) & 0x3F])
-    return "".join(out)
+        for j in range(2 + (i + 1 < n) + (i + 2 < n)):
+            out[k] = _B64URL[(chunk >> (18 - 6 * j)) & 0x3F]
+            k += 1
+    return out.decode()
 
 
 def equal(a, b):
     """a == b for two str or bytes values, taking the same time wherever they differ."""
+    if isinstance(a, str):
+        a = a.encode()  # compared as bytes: no 1-character strings (see b64url)
+    if isinstance(b, str):
+        b = b.encode()
     if len(a) != len(b):
         return False
     diff = 0
     for i in range(len(a)):
-        x, y = a[i], b[i]
-        if isinstance(x, str):
-            x, y = ord(x), ord(y)
-        diff |= x ^ y
+        diff |= a[i] ^ b[i]
     return diff == 0

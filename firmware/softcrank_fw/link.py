@@ -13,15 +13,17 @@ restarted host starting again from seq 0 is not mistaken for a resend.
 `write(buf, n)` is the board's: it sends buf[:n] and returns False when it cannot take more
 right now (the host is not reading), so the control loop never blocks on the port.
 
-CAPS is the one authenticated command (capsauth.py): `guard` checks its tag and counter,
-`save_caps(counter, values)` (the board's) puts the caps on flash before they apply, and every
-refusal also goes into the ring as a CAPS_REFUSED event, so the host's ride log records it.
-Checking a tag allocates (hashing, strings): it happens on command, outside the control tick.
+CAPS is the one authenticated command (capsauth.py): `key` (bytes; None: no key, no caps)
+checks its tag, `caps_counter` is the last counter accepted, `save_caps(counter, values)` (the board's) puts the caps on flash before they
+apply, and every refusal also goes into the ring as a CAPS_REFUSED event, so the host's ride
+log records it. Checking a tag allocates (hashing, strings): it happens on command, outside
+the control tick. Its modules must already be imported at start-up (the boards import them):
+an import later, on a heap fragmented by hours of telemetry, may find no room for its bytecode
+and new interned names (see docs/firmware.md, *Memory*).
 """
 
 from softcrank_fw import FIRMWARE_VERSION
 from softcrank_fw import protocol as P
-from softcrank_fw.capsauth import CapsGuard
 from softcrank_fw.compat import const
 from softcrank_fw.ring import EVENT, rec_diff
 
@@ -30,10 +32,11 @@ _IDLE_LINE = const(-1)
 
 
 class Link:
-    def __init__(self, controller, write, device_id="sim", edges_per_rev=0, stats=None, guard=None,
-                 save_caps=None):
+    def __init__(self, controller, write, device_id="sim", edges_per_rev=0, stats=None, key=None,
+                 caps_counter=0, save_caps=None):
         self.ctl = controller
-        self.guard = guard or CapsGuard()  # no key: no caps
+        self.key = key  # None: no key, no caps
+        self.caps_counter = caps_counter
         self.save_caps = save_caps  # None: caps are not kept across a restart (a test's Link)
         self.write = write
         self.device_id = device_id
@@ -62,7 +65,10 @@ class Link:
                 n = self.rx_n
                 self.rx_n = 0
                 if n and not (n == 1 and self.rx[0] == 0x0D):  # blank lines are ignored
-                    self.handle(memoryview(self.rx)[:n])
+                    try:
+                        self.handle(memoryview(self.rx)[:n])
+                    except MemoryError:  # no room even to answer: the host resends or gives up
+                        pass
             return True
         if self.rx_n < P.MAX_FRAME - 1:
             self.rx[self.rx_n] = byte
@@ -145,7 +151,7 @@ class Link:
         """Check, store, then apply: the caps change only if authentic, new, valid and saved."""
         n = len(P.CAPS_FIELDS)
         values, counter = v[:n], v[n]
-        code, why = self.guard.check(self.device_id, values, counter, v[n + 1])
+        code, why = self._authenticate(values, counter, v[n + 1])
         if not code:
             code = self.ctl.caps.validate(values)  # RANGE: refused as before, the counter unused
             if code:
@@ -153,13 +159,18 @@ class Link:
             if self.save_caps is not None:
                 try:
                     self.save_caps(counter, values)
-                except OSError:
+                except Exception:  # OSError: the flash is full or worn; MemoryError
                     code, why = P.NAK_UNSAVED, P.REFUSED_UNSAVED
         if code:
             self.ctl.caps_refused(why)
             return code
-        self.guard.counter = counter
+        self.caps_counter = counter
         return self.ctl.set_caps(values)
+
+    def _authenticate(self, values, counter, tag):
+        from softcrank_fw.capsauth import check  # imported by the board at start-up: no new memory
+
+        return check(self.key, self.caps_counter, self.device_id, values, counter, tag)
 
     def _ack(self, rec):
         ring = self.ctl.ring
@@ -258,7 +269,7 @@ class Link:
         self._begin("C")
         for v in self.ctl.caps.values:
             self.out.int(v)
-        self.out.int(self.guard.counter)
+        self.out.int(self.caps_counter)
         return self._send()
 
     def send_goals(self):

@@ -16,7 +16,6 @@ wait_tick(period_us) -> ticks_us, sense(inputs, brake_ppm), set_brake(ppm),
 read_byte() -> 0..255 or -1, write(buf, n) -> bool.
 """
 
-from softcrank_fw.capsauth import CapsGuard
 from softcrank_fw.compat import const, ticks_diff, ticks_us
 from softcrank_fw.control import EV_BOOT, Controller, Inputs
 from softcrank_fw.link import Link
@@ -35,8 +34,8 @@ def run(board, ticks=-1, ctl=None):
     if ctl is None:
         ctl = Controller(board.edges_per_rev)
     stats = TickStats()
-    link = Link(ctl, board.write, board.device_id, stats=stats, save_caps=board.save_caps)  # sends from BOOT on
     inp = Inputs()
+    first = ctl.ring.next_rec
     stored = board.calibration()
     if stored:
         ctl.left.tare, ctl.right.tare, ctl.left.cpn, ctl.right.cpn = stored
@@ -46,7 +45,9 @@ def run(board, ticks=-1, ctl=None):
         ctl.caps_defaults(status)  # the built-in caps stay
     else:
         ctl.set_caps(caps, restored=True)
-    link.guard = CapsGuard(board.device_key(), counter)
+    link = Link(ctl, board.write, board.device_id, stats=stats, key=board.device_key(), caps_counter=counter,
+                save_caps=board.save_caps)
+    link.send_rec = first  # the host gets the start-up events too
     try:
         while ticks != 0 and board.alive():
             now = board.wait_tick(TICK_US)

@@ -376,7 +376,7 @@ def _parse_int(text):
 def _is_token(text):
     if not isinstance(text, str) or not 0 < len(text) <= _MAX_TOKEN:
         return False
-    for ch in text:
-        if not ("A" <= ch <= "Z" or "a" <= ch <= "z" or "0" <= ch <= "9" or ch in "._-"):
+    for b in text.encode():  # bytes, not 1-character strings: MicroPython interns each new one
+        if not (0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A or 0x30 <= b <= 0x39 or b in b"._-"):
             return False
     return True

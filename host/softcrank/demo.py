@@ -38,7 +38,7 @@ def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, sc
              caps: list[int] | None = None) -> dict:
     """Ride one session on the virtual trainer; returns figures about the run.
 
-    `heap` sets the interpreter's heap (e.g. "128K", a tighter budget than a Pico's);
+    `heap` sets the interpreter's heap (e.g. "160K", a tighter budget than a Pico's);
     `caps` sets the therapist's caps first (the CAPS fields, in order), signed with DEMO_KEY.
     The board's flash is a temporary folder holding DEMO_KEY: nothing lands in the current one."""
     cmd = [micropython()] + (["-X", "heapsize=" + heap] if heap else []) + [

@@ -91,14 +91,13 @@ class Wire:
     """A Link on a Bench, with the host's side of the conversation: frames in, frames out."""
 
     def __init__(self, bench=None, key=TEST_KEY, save_caps=None):
-        from softcrank_fw.capsauth import CapsGuard
         from softcrank_fw.link import Link
 
         self.bench = bench or Bench()
         self.sent = []  # frames the device wrote, as bytes
         self.accept = True  # False: the port is full and takes nothing
         self.counter = 0  # the last CAPS counter this host used
-        self.link = Link(self.bench.ctl, self._write, "test", 24, guard=CapsGuard(key), save_caps=save_caps)
+        self.link = Link(self.bench.ctl, self._write, "test", 24, key=key, save_caps=save_caps)
         self.seq = 0
         self.bench.run(0.1)  # a device that has been up long enough to read its sensors
 
@@ -141,4 +140,4 @@ class Wire:
         ctl = self.bench.ctl
         return (ctl.state, ctl.brake, list(ctl.caps.values), list(ctl.goals.values),
                 ctl.sample_period_ms, ctl.ring.acked, self.link.send_rec, ctl.left.tare, ctl.left.cpn,
-                self.link.guard.counter)
+                self.link.caps_counter)

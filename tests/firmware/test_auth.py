@@ -1,4 +1,4 @@
-"""Authenticated caps on the firmware: HMAC-SHA256 itself, the tag, the guard, the link's
+"""Authenticated caps on the firmware: HMAC-SHA256 itself, the tag, check(), the link's
 refusals and their events, and caps.json on flash. Runs on CPython and on MicroPython."""
 
 import binascii
@@ -6,7 +6,7 @@ import os
 
 from softcrank_fw import capstore
 from softcrank_fw import protocol as P
-from softcrank_fw.capsauth import TAG_CHARS, CapsGuard, load_key, message, tag
+from softcrank_fw.capsauth import TAG_CHARS, check, load_key, message, tag
 from softcrank_fw.control import EV_CAPS, EV_CAPS_DEFAULTS, EV_CAPS_REFUSED
 from softcrank_fw.hmac256 import b64url, equal, hmac_sha256
 from support import TEST_KEY, Wire, skip
@@ -81,16 +81,16 @@ def test_the_worst_case_caps_frame_fits_max_frame():
     assert len(c) <= P.MAX_FRAME
 
 
-def test_the_guard_takes_only_an_authentic_frame_with_a_new_counter():
-    guard = CapsGuard(TEST_KEY, counter=5)
+def test_check_takes_only_an_authentic_frame_with_a_new_counter():
     good = tag(TEST_KEY, "d", 6, CAPS)
-    assert guard.check("d", CAPS, 6, good) == (0, 0)
-    assert guard.check("d", CAPS, 6, good[:-1] + ("A" if good[-1] != "A" else "B")) == (P.NAK_AUTH, P.REFUSED_TAG)
-    assert guard.check("d", CAPS, 6, good[:-1]) == (P.NAK_AUTH, P.REFUSED_TAG)
-    assert guard.check("e", CAPS, 6, good) == (P.NAK_AUTH, P.REFUSED_TAG)  # signed for another trainer
-    assert guard.check("d", CAPS, 5, tag(TEST_KEY, "d", 5, CAPS)) == (P.NAK_STALE, P.REFUSED_STALE)
-    assert guard.check("d", CAPS, 4, tag(TEST_KEY, "d", 4, CAPS)) == (P.NAK_STALE, P.REFUSED_STALE)
-    assert CapsGuard(None).check("d", CAPS, 6, good) == (P.NAK_NOKEY, P.REFUSED_NOKEY)
+    assert check(TEST_KEY, 5, "d", CAPS, 6, good) == (0, 0)
+    flipped = good[:-1] + ("A" if good[-1] != "A" else "B")
+    assert check(TEST_KEY, 5, "d", CAPS, 6, flipped) == (P.NAK_AUTH, P.REFUSED_TAG)
+    assert check(TEST_KEY, 5, "d", CAPS, 6, good[:-1]) == (P.NAK_AUTH, P.REFUSED_TAG)
+    assert check(TEST_KEY, 5, "e", CAPS, 6, good) == (P.NAK_AUTH, P.REFUSED_TAG)  # signed for another trainer
+    assert check(TEST_KEY, 5, "d", CAPS, 5, tag(TEST_KEY, "d", 5, CAPS)) == (P.NAK_STALE, P.REFUSED_STALE)
+    assert check(TEST_KEY, 5, "d", CAPS, 4, tag(TEST_KEY, "d", 4, CAPS)) == (P.NAK_STALE, P.REFUSED_STALE)
+    assert check(None, 5, "d", CAPS, 6, good) == (P.NAK_NOKEY, P.REFUSED_NOKEY)
 
 
 def refusal(wire, frames, code, reason):
@@ -104,13 +104,13 @@ def test_the_link_refuses_forged_replayed_and_older_caps_with_an_event_each():
     before = list(wire.bench.ctl.caps.values)
     refusal(wire, wire.caps(CAPS, tag="A" * 22), "AUTH", P.REFUSED_TAG)  # a made-up tag
     refusal(wire, wire.caps(CAPS, key=bytes(32)), "AUTH", P.REFUSED_TAG)  # another key
-    assert wire.bench.ctl.caps.values == before and wire.link.guard.counter == 0
+    assert wire.bench.ctl.caps.values == before and wire.link.caps_counter == 0
     assert [f[0] for f in wire.caps(CAPS, counter=3)] == ["C", "G", "A"]
     assert wire.bench.ctl.caps.values == CAPS and wire.bench.events(EV_CAPS) == [0]
     lower = [20, 15, 30, 250, 5, 300, 180]
     refusal(wire, wire.caps(lower, counter=3), "STALE", P.REFUSED_STALE)  # the same counter again
     refusal(wire, wire.caps(lower, counter=2), "STALE", P.REFUSED_STALE)  # an older one
-    assert wire.bench.ctl.caps.values == CAPS and wire.link.guard.counter == 3
+    assert wire.bench.ctl.caps.values == CAPS and wire.link.caps_counter == 3
     assert len(wire.bench.events(EV_CAPS_REFUSED)) == 4
 
 
@@ -133,7 +133,7 @@ def test_a_trainer_without_a_key_takes_no_caps():
 def test_authentic_caps_out_of_range_are_refused_and_do_not_use_up_the_counter():
     wire = Wire()
     frames = wire.caps([100, 90, 120, 1500, 30, 0, 5000], counter=9)
-    assert frames[0][2][1] == "RANGE" and wire.link.guard.counter == 0
+    assert frames[0][2][1] == "RANGE" and wire.link.caps_counter == 0
     assert [f[0] for f in wire.caps(CAPS, counter=9)] == ["C", "G", "A"]
 
 
@@ -148,7 +148,7 @@ def test_caps_are_saved_with_their_counter_before_they_apply():
 
     wire = Wire(save_caps=full)
     refusal(wire, wire.caps(CAPS, counter=4), "UNSAVED", P.REFUSED_UNSAVED)
-    assert wire.bench.ctl.caps.values != CAPS and wire.link.guard.counter == 0
+    assert wire.bench.ctl.caps.values != CAPS and wire.link.caps_counter == 0
 
 
 def tmp_path(name):
