@@ -28,7 +28,7 @@ from softcrank_fw.limits import Caps
 try:
     from hashlib import sha256
 except ImportError:  # a port built without it: no file passes its check
-    sha256 = None
+    sha256 = None  # type: ignore[misc, assignment]  # checked before every use
 
 FILE = "caps.json"
 FORMAT = const(1)
@@ -53,7 +53,9 @@ def load(path=FILE):
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or sha256 is None:
         return P.DEFAULTS_CORRUPT, 0, None
     counter, values, check = doc.get("counter"), doc.get("caps"), doc.get("check")
-    if not _int(counter) or not 0 <= counter <= P.INT_MAX or not isinstance(values, list):
+    if not isinstance(counter, int) or isinstance(counter, bool) or not 0 <= counter <= P.INT_MAX:
+        return P.DEFAULTS_CORRUPT, 0, None
+    if not isinstance(values, list):
         return P.DEFAULTS_CORRUPT, 0, None
     for v in values:
         if not _int(v):

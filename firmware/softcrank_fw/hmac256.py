@@ -16,7 +16,7 @@ from softcrank_fw.compat import const
 try:
     from hashlib import sha256
 except ImportError:  # a port built without it
-    sha256 = None
+    sha256 = None  # type: ignore[misc, assignment]  # checked before every use
 
 _BLOCK = const(64)  # SHA-256's block size, bytes
 _B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

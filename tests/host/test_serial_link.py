@@ -281,12 +281,13 @@ def fake(request):
 
 
 def test_a_trainer_speaking_another_protocol_is_refused_with_both_versions_named(fake):
-    trainer = fake(proto=2)
+    trainer = fake(proto=P.PROTOCOL_VERSION + 1)
     states = States()
     link = Link(trainer.port, on_state=states)
     with pytest.raises(ProtocolMismatch) as e:
         link.open(wait=5)
-    assert str(e.value) == "the trainer speaks protocol 2, this softcrank speaks 1: update softcrank (pip install -U softcrank)"
+    assert str(e.value) == ("the trainer speaks protocol %d, this softcrank speaks %d: update softcrank (pip install -U "
+                            "softcrank)" % (P.PROTOCOL_VERSION + 1, P.PROTOCOL_VERSION))
     assert link.state == "closed" and states[-1][1:] == ("closed", str(e.value))
     assert [f[0] for f in trainer.log] == ["HELLO"]  # no retrying: that cannot help
     with pytest.raises(LinkError, match="not connected"):
