@@ -14,8 +14,8 @@ restarted host starting again from seq 0 is not mistaken for a resend.
 right now (the host is not reading), so the control loop never blocks on the port.
 
 CAPS is the one authenticated command (capsauth.py): `key` (bytes; None: no key, no caps)
-checks its tag, `caps_counter` is the last counter accepted, `save_caps(counter, values)` (the board's) puts the caps on flash before they
-apply, and every refusal also goes into the ring as a CAPS_REFUSED event, so the host's ride
+checks its tag, `caps_counter` is the last counter accepted, `save_caps(counter, values)`
+(the board's) puts the caps on flash before they apply, and every refusal also goes into the ring as a CAPS_REFUSED event, so the host's ride
 log records it. Checking a tag allocates (hashing, strings): it happens on command, outside
 the control tick. Its modules must already be imported at start-up (the boards import them):
 an import later, on a heap fragmented by hours of telemetry, may find no room for its bytecode

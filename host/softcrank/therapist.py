@@ -170,7 +170,7 @@ def send_caps(link, ridelog: RideLog, patient_id: int, values, pin: str, set_by:
     if the trainer would refuse them), then the PIN (PinRefused: logged, nothing sent), then
     sent signed with a counter above any the trainer or this laptop used; the trainer's refusal
     is logged and raised as CommandRefused. Accepted caps go into the patient's caps_history."""
-    from .link import CommandRefused, LinkError  # here: the link needs pyserial, the PIN does not
+    from .link import NAK_MEANINGS, CommandRefused, LinkError  # here: the link needs pyserial
 
     caps = caps_values(values)
     ridelog.caps_history(patient_id)  # RideLogError now if there is no such patient
@@ -179,14 +179,19 @@ def send_caps(link, ridelog: RideLog, patient_id: int, values, pin: str, set_by:
         raise LinkError("not connected to a trainer")
     device = h["device"]
     detail = json.dumps({"caps": dict(zip(CAP_NAMES, caps)), "set_by": set_by, "reason": reason})
-    key = unlock(ridelog, pin, "set caps " + detail, patient_id, device).device_key(device)
+    keys = unlock(ridelog, pin, "set caps " + detail, patient_id, device)
+    try:
+        key = keys.device_key(device)
+    except NoDeviceKey as e:
+        ridelog.audit("caps", "not sent: %s" % e, patient_id, device, detail)
+        raise
     row = ridelog.device_key(device)
     counter = max(c["counter"], row["last_counter"] if row else 0) + 1
     ridelog.use_counter(device, counter)
     try:
         frames = link.command("CAPS", *caps, counter, caps_tag(key, device, counter, caps))
     except CommandRefused as e:
-        ridelog.audit("caps", "refused by the trainer: %s (%s)" % (e.code, _REFUSALS.get(e.code, "")), patient_id,
+        ridelog.audit("caps", "refused by the trainer: %s (%s)" % (e.code, NAK_MEANINGS.get(e.code, "?")), patient_id,
                       device, detail)
         raise
     except LinkError as e:
@@ -197,15 +202,6 @@ def send_caps(link, ridelog: RideLog, patient_id: int, values, pin: str, set_by:
     ridelog.set_caps(patient_id, now, set_by, reason)
     ridelog.audit("caps", "accepted, counter %d" % counter, patient_id, device, detail)
     return now
-
-
-_REFUSALS = {
-    "AUTH": "the tag is not from this trainer's key: deploy again from this laptop",
-    "STALE": "the counter was used before: a replay",
-    "NOKEY": "the trainer has no key: `softcrank deploy` writes one",
-    "UNSAVED": "the trainer could not save them",
-    "RANGE": "a value the trainer does not accept",
-}
 
 
 def caps_values(values) -> list[int]:

@@ -103,6 +103,18 @@ def test_a_patient_whose_caps_would_be_refused_is_told_before_any_pin_or_trainer
     assert actions(log) == []
 
 
+def test_the_console_says_the_caps_events_in_words():
+    from softcrank.console import event_line
+    from softcrank.frames import parse
+
+    def line(event, arg):
+        return event_line(parse(P.encode("E", 1, [5, 1000, "I", event, arg])), 61)
+
+    assert line("CAPS_REFUSED", P.REFUSED_STALE) == "  1:01 >> caps change refused: an old request sent again"
+    assert line("CAPS_DEFAULTS", P.DEFAULTS_CORRUPT).endswith("built-in caps in force: the stored caps were damaged")
+    assert line("CAPS", 1).endswith("therapist's caps restored from the trainer's memory")
+
+
 # ----- against the real firmware on the virtual trainer --------------------------------------
 
 def events_on(port_path, name, timeout=20):
