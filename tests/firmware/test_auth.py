@@ -204,3 +204,21 @@ def test_a_key_file_must_hold_exactly_64_hex_digits():
             f.write(text)
         assert load_key(path) == want, text
     os.remove(path)
+
+
+def test_a_command_that_finds_no_memory_is_dropped_not_a_crash():
+    from softcrank_fw.compat import heap_lock, heap_unlock
+
+    if heap_lock is None:
+        skip("no micropython.heap_lock on this interpreter")
+    wire = Wire()
+    frame = P.encode("CAPS", 5, CAPS + [1, tag(TEST_KEY, "test", 1, CAPS)])
+    before, sent = wire.state(), len(wire.sent)
+    heap_lock()  # every allocation now fails, as on a heap with no room left
+    try:
+        for b in frame:
+            wire.link.feed(b)
+    finally:
+        heap_unlock()
+    assert wire.state() == before and len(wire.sent) == sent  # nothing applied, nothing half-sent
+    assert [f[0] for f in wire.raw(frame)] == ["C", "G", "A"]  # the host's resend, once there is room
