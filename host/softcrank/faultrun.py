@@ -5,7 +5,7 @@ firmware did about it against what docs/safety.md promises.
 Each `run_*` function rides one session, injects its fault, raises FaultNotHandled if any
 promise is broken, and returns its figures (a Result). The safety suite
 (tests/host/test_safety_faults.py) runs each once and asserts on the figures as well;
-`softcrank safety` runs them all and prints the table (safety.py).
+`softcrank safety` runs them all and prints the table (safety.py), from RUNS.
 
 How the figures are measured. Every record the trainer makes reaches `Ride.records` through
 the link (telemetry at 50 Hz: a sample every 2 ticks). A fault's onset is the scenario's
@@ -33,7 +33,7 @@ from softcrank_fw.force import STALE_MS, STUCK_READINGS
 
 from .frames import Commander, Frame, FrameError, parse
 from .interpreter import scenario_path
-from .link import CommandRefused, Link, LinkError
+from .link import CommandRefused, Link
 from .virtual_board import VirtualBoard
 
 # 20 % cap, 30 min, 30 rpm, 250 N, 30 %/min ramp (20 % within 40 s), no warm-up, 1 min cool-down
@@ -458,13 +458,21 @@ def run_cable_out(seconds: float = 30) -> Result:
         return result
 
 
-def run_all() -> list[Result]:
-    """Every fault above, in the order of docs/safety.md's table."""
-    runs = [run_estop, run_host_estop, run_spasm] + [
-        (lambda k=kind: run_load_cell(k)) for kind in ("stale", "rail", "stuck", "jump", "noisy")
-    ] + [run_overspeed, run_duration_cap, run_crank_bounce, run_crank_dead, run_exception, run_hang,
-         run_power_cut, run_ctrl_c, run_cable_out]
-    return [run() for run in runs]
+RUNS = [  # (name, run), in the order of docs/safety.md's table
+    ("e-stop input", run_estop),
+    ("e-stop from the host", run_host_estop),
+    ("spasm", run_spasm),
+] + [("load cell " + kind, (lambda k=kind: run_load_cell(k))) for kind in ("stale", "rail", "stuck", "jump", "noisy")] + [
+    ("overspeed", run_overspeed),
+    ("duration cap", run_duration_cap),
+    ("crank bounce", run_crank_bounce),
+    ("crank sensor dead", run_crank_dead),
+    ("firmware exception", run_exception),
+    ("firmware hang (watchdog)", run_hang),
+    ("brownout / reset mid-ride", run_power_cut),
+    ("Ctrl-C", run_ctrl_c),
+    ("USB link cut 30 s", run_cable_out),
+]
 
 
-__all__ = ["FaultNotHandled", "Result", "Ride", "run_all", "LinkError"]
+__all__ = ["FaultNotHandled", "Result", "Ride", "RUNS", "check", "scaled"]
