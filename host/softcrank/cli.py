@@ -24,6 +24,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _hours(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError("must be between 0 and 1000")
+    return value
+
+
 def _speed(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 10_000:
@@ -102,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(faults survived, frames fuzzed, samples lost, worst ticks to brake zero). Exit status 1 if "
         "any promise broke. Takes about 5 minutes with the defaults.",
     )
-    safety.add_argument("--frames", type=int, default=10_000, metavar="N", help="fuzzed lines to send (default 10000; 0: no fuzz)")
-    safety.add_argument("--soak-hours", type=float, default=8.0, metavar="H", help="virtual hours of soak (default 8; 0: no soak)")
+    safety.add_argument("--frames", type=_count, default=10_000, metavar="N", help="fuzzed lines to send (default 10000; 0: no fuzz)")
+    safety.add_argument("--soak-hours", type=_hours, default=8.0, metavar="H", help="virtual hours of soak (default 8; 0: no soak)")
     safety.add_argument("--seed", type=int, default=1, metavar="N", help="seed of the fuzz and the soak (default 1)")
 
     decode = sub.add_parser(
@@ -213,9 +227,6 @@ def _deploy(args) -> int:
 def _safety(args) -> int:
     from . import safety
 
-    if args.frames < 0 or args.soak_hours < 0:
-        print("softcrank safety: --frames and --soak-hours must be 0 or more", file=sys.stderr)
-        return 2
     try:
         return safety.main(frames=args.frames, soak_hours=args.soak_hours, seed=args.seed)
     except InterpreterMissing as e:
