@@ -42,7 +42,7 @@ from .interpreter import scenario_path
 from .virtual_board import VirtualBoard
 
 BATCH = 25  # lines between two ACKs: about 1.5 KB, six ticks of the firmware's input budget
-SPEED = 10.0
+SPEED = 2.0  # slow virtual time: a host starved of CPU for 5 s still counts as talking
 _CTRL_C = 0x03
 _REFUSED_IN_WORK = ("START", "RESUME", "TARE", "CAL")  # commands the firmware refuses mid-session
 
@@ -272,7 +272,7 @@ class _Session:
         if frame.type == "E":
             check(not self.working or frame["event"] not in ("PAUSE", "STOP", "ESTOP", "FAULT", "LOST", "DONE",
                                                              "CAPS", "GOALS"),
-                  "event %s during the fuzz" % frame["event"])
+                  "event %s %d during the fuzz" % (frame["event"], frame["arg"]))
         else:
             check(frame["res_pm"] <= FAULT_CAPS[0] * 10, "the brake above the cap")
             self.working = self.working or frame["state"] == "W"
