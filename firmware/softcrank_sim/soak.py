@@ -106,7 +106,10 @@ class Soak:
         self.silent_left = 0
         self.cause_at = -1  # the tick a cause (e-stop, spasm) began with the brake on
         self.worst_ticks = 0  # the most ticks from such a cause to the brake at zero
-        self.heap = []
+        self.heap_samples = 0  # free-heap samples: no list, so the soak's own data cannot grow the heap
+        self.heap_first = -1  # the second sample: the first comes before the steady state
+        self.heap_min = -1
+        self.heap_max = -1
 
     def command(self, type_, *values):
         """A valid frame from the host, fed byte by byte into the firmware's link."""
@@ -231,9 +234,15 @@ class Soak:
     def sample_heap(self):
         gc.collect()
         try:
-            self.heap.append(gc.mem_free())
+            free = gc.mem_free()
         except AttributeError:  # CPython
-            pass
+            return
+        self.heap_samples += 1
+        if self.heap_samples == 2:
+            self.heap_first = self.heap_min = self.heap_max = free
+        elif self.heap_samples > 2:
+            self.heap_min = min(self.heap_min, free)
+            self.heap_max = max(self.heap_max, free)
 
     def check_small_ints(self):
         ctl, link = self.ctl, self.link
@@ -245,10 +254,9 @@ class Soak:
                         type(obj).__name__, name, value)
 
     def figures(self, seconds):
-        heap = self.heap
         growth = 0
-        if len(heap) > 2:
-            growth = heap[1] - min(heap[1:])  # the first sample is taken before the steady state
+        if self.heap_samples > 2:
+            growth = self.heap_first - self.heap_min
             assert growth <= HEAP_SLACK, "the free heap shrank by %d bytes over the soak" % growth
         return {
             "runtime": sys.implementation.name,
@@ -261,8 +269,8 @@ class Soak:
             "ring_lost": self.ctl.ring.lost,
             "events": self.host.events,
             "worst_cause_to_zero_ticks": self.worst_ticks,
-            "heap_free_min": min(heap) if heap else -1,
-            "heap_free_max": max(heap) if heap else -1,
+            "heap_free_min": self.heap_min,
+            "heap_free_max": self.heap_max,
             "heap_shrank": growth,
             "seconds": round(seconds, 1),
         }

@@ -458,6 +458,74 @@ def run_cable_out(seconds: float = 30) -> Result:
         return result
 
 
+def run_host_not_reading(seconds: float = 10, speed: float = 15) -> Result:
+    """The host keeps sending its heartbeat (an ACK of the newest record it read) but reads
+    nothing for 10 s of real time (a frozen reader thread), mid-work, at 10 Hz telemetry and 15 x
+    real time: 150 virtual s, about 1,500 records and 80 KB, queued between the firmware and the
+    host (a Pico's USB buffers hold a few hundred bytes; the virtual trainer's pseudo-terminal,
+    relay and pipe about 150 KB, nearly the ring's size, so the firmware's refused-write path is
+    shown by tests/firmware/test_link.py rather than here). The session goes on unchanged (no
+    HOST_LOST, no pause, the brake as planned), and when the host reads again every record comes,
+    in order."""
+    board = VirtualBoard(scenario=str(scenario_path("steady")), speed=speed)
+    board.start()
+    try:
+        with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
+            send = Commander()
+            for command in (("HELLO", P.PROTOCOL_VERSION), ("RATE", 10), ("CAPS", *FAULT_CAPS),
+                            ("GOALS", *FAULT_GOALS), ("START",)):
+                port.write(send(*command))
+            records: list[Frame] = []
+
+            def beat():
+                port.write(send("ACK", records[-1]["rec"]) if records else send("PING"))
+
+            _read_until(port, records, lambda f: f.type == "T" and f["res_pm"] >= 100, 60 / speed + 5, beat, speed)
+            frozen_at = len(records)
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:  # write, never read
+                beat()
+                time.sleep(0.5 / speed)
+            t_resumed = time.monotonic()
+            frozen_t = records[-1]["t_ms"]
+            until = frozen_t + (seconds + 2) * speed * 1000
+            last = _read_until(port, records, lambda f: f.type == "T" and f["t_ms"] >= until, 60, beat, speed)
+        recs = [f["rec"] for f in records]
+        check(recs == list(range(recs[0], recs[0] + len(recs))), "records missing or out of order")
+        events = [f["event"] for f in records if f.type == "E"]
+        check(not {"HOST_LOST", "PAUSE", "LOST", "FAULT"} & set(events), "events while not reading: %s" % events)
+        check(all(f["state"] == "W" for f in records[frozen_at:] if f.type == "T"), "the session did not go on")
+        check(last["res_pm"] > 0, "the brake is off")
+        made = [f for f in records[frozen_at:] if f["t_ms"] <= frozen_t + seconds * speed * 1000]
+        queued = sum(len(P.encode(f.type, 0, list(f.fields.values()))) for f in made)
+        check(queued > 60_000, "only %d bytes queued while the host was not reading" % queued)
+        result = Result("host not reading %d s" % seconds, records=len(records))
+        result.notes["queued_kb"] = queued // 1000
+        result.notes["caught_up_s"] = round(time.monotonic() - t_resumed, 1)
+        return result
+    finally:
+        board.stop()
+
+
+def _read_until(port, records: list, match, timeout: float, beat, speed: float) -> Frame:
+    """Read frames, keeping the records, until one matches, calling beat() every half virtual
+    second; FaultNotHandled after timeout."""
+    deadline = time.monotonic() + timeout
+    next_beat = 0.0
+    while time.monotonic() < deadline:
+        if time.monotonic() >= next_beat:
+            beat()
+            next_beat = time.monotonic() + 0.5 / speed
+        frame = _frame(port.readline())
+        if frame is None:
+            continue
+        if frame.type in ("T", "E"):
+            records.append(frame)
+        if match(frame):
+            return frame
+    raise FaultNotHandled("no matching frame within %.0f s" % timeout)
+
+
 RUNS = [  # (name, run), in the order of docs/safety.md's table
     ("e-stop input", run_estop),
     ("e-stop from the host", run_host_estop),
@@ -472,6 +540,7 @@ RUNS = [  # (name, run), in the order of docs/safety.md's table
     ("brownout / reset mid-ride", run_power_cut),
     ("Ctrl-C", run_ctrl_c),
     ("USB link cut 30 s", run_cable_out),
+    ("host not reading 10 s", run_host_not_reading),
 ]
 
 

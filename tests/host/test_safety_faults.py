@@ -108,3 +108,8 @@ def test_the_simulated_boards_reset_codes_are_the_picos():
     codes = dict(re.findall(r"^([A-Z_]+) = const\((\d)\)", text, re.MULTILINE))
     assert {k: int(v) for k, v in codes.items() if k in faultrun.RESET_CODES} == faultrun.RESET_CODES
     assert (resets.POWER_ON, resets.WATCHDOG, resets.EXCEPTION, resets.INTERRUPTED) == (0, 1, 2, 4)
+
+
+def test_a_host_that_stops_reading_for_10_s_changes_nothing_and_loses_no_record():
+    result = faultrun.run_host_not_reading(10)
+    assert result.notes["queued_kb"] > 60 and result.records > 1500
