@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "trainer through the real host link, fuzzes a running session with refused frames, and soaks "
         "the controller for hours of virtual riding on MicroPython and CPython; prints the figures "
         "(faults survived, frames fuzzed, samples lost, worst ticks to brake zero). Exit status 1 if "
-        "any promise broke. Takes about 5 minutes with the defaults.",
+        "any promise broke. Takes about 10 minutes with the defaults.",
     )
     safety.add_argument("--frames", type=_count, default=10_000, metavar="N", help="fuzzed lines to send (default 10000; 0: no fuzz)")
     safety.add_argument("--soak-hours", type=_hours, default=8.0, metavar="H", help="virtual hours of soak (default 8; 0: no soak)")

@@ -455,6 +455,7 @@ def run_cable_out(seconds: float = 30) -> Result:
         ride.wait_event("RESUME", 10, m)
         result = _finish(ride, Result("USB link cut %d s" % seconds, None, zero))
         result.notes["replayed"] = len(ride.records) - i
+        result.notes["pause_after_host_lost_ms"] = took
         return result
 
 

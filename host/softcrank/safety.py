@@ -4,7 +4,8 @@ Runs, on the virtual trainer and the real firmware:
 1. every fault of the fault-injection suite (faultrun.py), one session each (about two minutes);
 2. the fuzz (fuzz.py): 10,000 refused lines into a running session (about 20 s);
 3. the long soak (softcrank_sim/soak.py), eight virtual hours by default, on the MicroPython
-   interpreter and on CPython at once (about five minutes on a laptop). It comes last: the
+   interpreter and on CPython at once (five minutes or more: MicroPython rides about 100,000
+   virtual seconds a minute on a laptop). It comes last: the
    fault runs keep virtual time to real time, and two soaks would take both CPUs of a small
    machine from them.
 Then prints the figures: faults survived, frames fuzzed, samples lost, the worst ticks from a
