@@ -28,7 +28,6 @@ import sys
 from softcrank_fw.compat import const
 from softcrank_fw.control import Controller
 from softcrank_fw.loop import run
-from softcrank_sim import resets
 
 RESET_AFTER_TICKS = const(6000)  # 60 s at 100 Hz, as softcrank_pico/main.py
 
@@ -86,7 +85,7 @@ def main(config=None):
         return 2
     from softcrank_sim.board import SimBoard
 
-    board = SimBoard(world, float(config.get("speed", 1.0)), watchdog=_watchdog(), cause=resets.take())
+    board = SimBoard(world, float(config.get("speed", 1.0)), watchdog=_watchdog(), cause=_reset_cause())
     if board.edges_per_rev != ctl.crank.edges_per_rev:
         ctl = None
         gc.collect()
@@ -95,16 +94,37 @@ def main(config=None):
         run(board, ctl=ctl)
     except KeyboardInterrupt:
         board.stop_watchdog()
-        resets.record(resets.INTERRUPTED, "KeyboardInterrupt")
+        _record("INTERRUPTED", "KeyboardInterrupt")
         raise
     except Exception as e:
-        resets.record(resets.EXCEPTION, "%s: %s" % (type(e).__name__, e))
+        _record("EXCEPTION", "%s: %s" % (type(e).__name__, e))
         if board.ticks >= RESET_AFTER_TICKS:
             board.reset()  # returns only on a board without a watchdog
         board.stop_watchdog()
         raise
     board.stop_watchdog()
     return 0
+
+
+def _reset_cause():
+    """Why this start (softcrank_sim/resets.py); the module leaves memory again afterwards, as
+    the scenario checker does: on a board with 128 KB of heap every KB counts."""
+    from softcrank_sim import resets
+
+    cause = resets.take()
+    del sys.modules["softcrank_sim.resets"]
+    gc.collect()
+    return cause
+
+
+def _record(name, text):
+    """Leave the reason the loop ended for the next start. Never raises: it runs on the way down."""
+    try:
+        from softcrank_sim import resets
+
+        resets.record(getattr(resets, name), text)
+    except Exception:  # no memory left, say: the reset must still happen
+        pass
 
 
 def _watchdog():
