@@ -28,7 +28,7 @@ import select
 import sys
 import time
 
-from softcrank_fw import calibration
+from softcrank_fw import calibration, capsauth, capstore
 from softcrank_fw.compat import const, ticks_add, ticks_diff, ticks_us
 
 FEED_US = const(100_000)  # real time between watchdog feeds: 20 inside its 2 s timeout
@@ -42,8 +42,16 @@ class InjectedFault(Exception):
     """An exception a scenario asked for, raised inside the tick."""
 
 
+DEVICE_ID = "sim-0001"
+
+
+def device_id():
+    """The id this board reports in its handshake (`softcrank deploy` asks for it)."""
+    return DEVICE_ID
+
+
 class SimBoard:
-    def __init__(self, rider, speed=1.0, device_id="sim-0001", stdin=None, stdout=None, watchdog=None,
+    def __init__(self, rider, speed=1.0, device_id=DEVICE_ID, stdin=None, stdout=None, watchdog=None,
                  cause=0):
         """watchdog: a binary file the virtual board's watchdog reads (None: no watchdog);
         cause: the reset cause to report in the BOOT event (softcrank_sim/resets.py)."""
@@ -85,6 +93,16 @@ class SimBoard:
 
     def save_calibration(self, tare_l, tare_r, cpn_l, cpn_r):
         calibration.save(tare_l, tare_r, cpn_l, cpn_r)  # into the flash folder, as a Pico does
+
+    def device_key(self):
+        """device.key in the flash folder (the working directory), as on a Pico."""
+        return capsauth.load_key()
+
+    def stored_caps(self):
+        return capstore.load()
+
+    def save_caps(self, counter, values):
+        capstore.save(counter, values)
 
     def wait_tick(self, period_us):
         self._feed()
