@@ -31,6 +31,7 @@ import json
 import sys
 import time
 
+from softcrank_fw import capsauth
 from softcrank_fw import protocol as P
 from softcrank_fw.compat import ticks_add
 from softcrank_fw.control import DONE, ESTOP, FAULT, IDLE, PAUSED, Controller, Inputs
@@ -43,6 +44,7 @@ TICK_US = 10_000
 SWITCH_S = 20  # something new every 20 virtual seconds
 HEAP_EVERY_TICKS = 6000  # sample the heap every virtual minute
 SMALL_INT = 1 << 30
+KEY = bytes(range(32))  # the soak trainer's CAPS key: a test key, nothing else
 HEAP_SLACK = 2048  # bytes the free heap may end below its first sample (fragmentation noise)
 
 
@@ -96,8 +98,9 @@ class Soak:
         ctl.left.tare, ctl.right.tare = self.rider.tare
         ctl.left.cpn, ctl.right.cpn = self.rider.cpn
         self.host = Host()
-        self.link = Link(ctl, self.host.write, "soak", 24)
+        self.link = Link(ctl, self.host.write, "soak", 24, key=KEY)
         self.seq = 0
+        self.caps_counter = 0  # the host signs each CAPS with a new counter, as the therapist's does
         self.t_us = (1 << 30) - 5_000_000  # crosses the ticks wrap in the first seconds
         self.ticks = 0
         self.spasm_left = 0  # ticks of the current spasm still to come
@@ -204,7 +207,9 @@ class Soak:
             values = [lo + r.below(hi - lo + 1) for _, lo, hi in CAP_LIMITS]
             values[1] = max(values[1], 10)  # sessions of 10 to 90 minutes
             values[5] = min(values[5], 300)
-            self.command("CAPS", *values)  # refused whole if inconsistent: fine either way
+            self.caps_counter += 1
+            tag = capsauth.tag(KEY, "soak", self.caps_counter, values)
+            self.command("CAPS", *(values + [self.caps_counter, tag]))  # refused whole if inconsistent
         elif what == 10:
             self.command("GOALS", 1 + r.below(60), r.below(20), 20 + r.below(20), r.below(101))
         else:

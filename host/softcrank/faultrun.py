@@ -31,9 +31,11 @@ from softcrank_fw.control import (HOST_HOLD_MS, HOST_RAMPDOWN_PCT_S, HOST_TIMEOU
                                   SPASM_REST_MS)
 from softcrank_fw.force import STALE_MS, STUCK_READINGS
 
+from .demo import DEMO_KEY
 from .frames import Commander, Frame, FrameError, parse
 from .interpreter import scenario_path
 from .link import CommandRefused, Link
+from .therapist import caps_tag
 from .virtual_board import VirtualBoard
 
 # 20 % cap, 30 min, 30 rpm, 250 N, 30 %/min ramp (20 % within 40 s), no warm-up, 1 min cool-down
@@ -68,6 +70,12 @@ class Result:
     notes: dict = field(default_factory=dict)
 
 
+def signed(device: str, counter: int, caps, key: bytes = DEMO_KEY) -> list:
+    """CAPS's fields: the values, the counter and the tag the trainer's key gives (the virtual
+    trainer holds DEMO_KEY, as the demo's does)."""
+    return list(caps) + [counter, caps_tag(key, device, counter, caps)]
+
+
 def scaled(speed: float) -> dict:
     """Link timings in virtual seconds made real (as tests/host/test_serial_link.py): a beat
     every 0.5 virtual s, lost after 9 virtual s of silence, answers within 6."""
@@ -85,8 +93,9 @@ class Ride:
         self.records: list[Frame] = []
         self.lost_reports: list = []
         self._cond = threading.Condition()
-        self.board = VirtualBoard(scenario=self.scenario, speed=speed)
+        self.board = VirtualBoard(scenario=self.scenario, speed=speed, key=DEMO_KEY)
         self.link: Link | None = None
+        self.caps_frame: list = []  # the CAPS fields the trainer accepted at the start
 
     def __enter__(self) -> "Ride":
         self.board.start()
@@ -94,7 +103,9 @@ class Ride:
             self.link = Link(self.board.port, store=self._store, on_lost=self.lost_reports.append,
                              **scaled(self.speed)).open()
             self.link.command("RATE", RATE_HZ)
-            self.link.command("CAPS", *self.caps)
+            info = self.link.info
+            self.caps_frame = signed(info["H"]["device"], info["C"]["counter"] + 1, self.caps)
+            self.link.command("CAPS", *self.caps_frame)
             self.link.command("GOALS", *self.goals)
             if self.start_session:
                 self.link.command("START")
@@ -156,11 +167,14 @@ class Ride:
         return missing
 
 
-def _unloaded(ride: Ride, i: int, event: Frame, onset_s: float | None, until: int | None = None) -> tuple[int | None, int]:
-    """Check the brake was on before the event and zero from its tick until record `until`
-    (or until the next sample); returns (onset-to-zero ticks, event-to-zero ticks)."""
+def _unloaded(ride: Ride, i: int, event: Frame, onset_s: float | None, until: int | None = None,
+              on_before: bool = True) -> tuple[int | None, int]:
+    """Check the brake was on before the event (unless `on_before` is False: a ramp-down that
+    ends in the event) and zero from its tick until record `until` (or until the next sample);
+    returns (onset-to-zero ticks, event-to-zero ticks)."""
     before = [f for f in ride.samples(0, i) if f["t_ms"] <= event["t_ms"]]
-    check(bool(before) and before[-1]["res_pm"] > 0, "the brake was not on before %s: nothing to show" % event["event"])
+    check(not on_before or bool(before) and before[-1]["res_pm"] > 0,
+          "the brake was not on before %s: nothing to show" % event["event"])
     ride.wait(lambda f: f.type == "T", 1.0, i + 1)
     after = ride.samples(i + 1, until)
     check(bool(after), "no sample after %s" % event["event"])
@@ -388,12 +402,15 @@ def run_power_cut() -> Result:
 def run_ctrl_c() -> Result:
     """Ctrl-C (0x03) mid-work, as mpremote sends it: brake zero, the watchdog stopped, the
     REPL up; no reset follows (someone is at the REPL)."""
-    board = VirtualBoard(scenario=str(scenario_path("steady")), speed=SPEED)
+    board = VirtualBoard(scenario=str(scenario_path("steady")), speed=SPEED, key=DEMO_KEY)
     board.start()
     try:
         with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
             send = Commander()
-            for command in (("HELLO", P.PROTOCOL_VERSION), ("RATE", RATE_HZ), ("CAPS", *FAULT_CAPS),
+            port.write(send("HELLO", P.PROTOCOL_VERSION))
+            hello = _await(port, "H")
+            counter = _await(port, "C")["counter"] + 1
+            for command in (("RATE", RATE_HZ), ("CAPS", *signed(hello["device"], counter, FAULT_CAPS)),
                             ("GOALS", *FAULT_GOALS), ("START",)):
                 port.write(send(*command))
             deadline = time.monotonic() + 60 / SPEED + 5
@@ -420,11 +437,53 @@ def run_ctrl_c() -> Result:
         board.stop()
 
 
+def _await(port, type_: str) -> Frame:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        frame = _frame(port.readline())
+        if frame is not None and frame.type == type_:
+            return frame
+    raise FaultNotHandled("no %s frame from the trainer" % type_)
+
+
 def _frame(line: bytes) -> Frame | None:
     try:
         return parse(line)
     except FrameError:
         return None
+
+
+# ----- caps changed without authorisation -----------------------------------------------------
+
+def run_unauthorised_caps() -> Result:
+    """Mid-work, CAPS raising the cap to 100 %: with a forged tag, as a replay of the frame the
+    trainer accepted at the start, and with an old counter: each refused (AUTH, STALE) with a
+    CAPS_REFUSED event, the caps and the brake untouched."""
+    raised = [100] + FAULT_CAPS[1:]
+    with Ride("steady") as ride:
+        i, _ = ride.wait(lambda f: f.type == "T" and f["res_pm"] >= 100, 60)
+        device, counter = ride.link.info["H"]["device"], ride.caps_frame[len(FAULT_CAPS)]
+        attempts = [
+            ("AUTH", raised + [counter + 1, caps_tag(bytes(32), device, counter + 1, raised)]),  # another key
+            ("AUTH", raised + [counter + 1, ride.caps_frame[-1]]),  # the start's tag on new values
+            ("STALE", ride.caps_frame),  # the accepted frame, recorded and replayed
+            ("STALE", signed(device, counter, raised)),  # a right tag but no newer counter
+        ]
+        for code, fields in attempts:
+            try:
+                ride.link.command("CAPS", *fields)
+            except CommandRefused as e:
+                check(e.code == code, "CAPS refused with %s, expected %s" % (e.code, code))
+            else:
+                raise FaultNotHandled("the trainer took unauthorised caps (%s expected)" % code)
+        j, _ = ride.wait(lambda f: f.type == "T", 10, len(ride.records))
+        k, _ = ride.wait(lambda f: f.type == "T" and f["t_ms"] >= ride.records[j]["t_ms"] + 5000, 20, j)
+        refused = [f["arg"] for f in ride.records[i:k] if f.type == "E" and f["event"] == "CAPS_REFUSED"]
+        check(refused == [P.REFUSED_TAG, P.REFUSED_TAG, P.REFUSED_STALE, P.REFUSED_STALE],
+              "CAPS_REFUSED events: %s" % refused)
+        check("CAPS" not in [f["event"] for f in ride.records[i:k] if f.type == "E"], "the caps changed")
+        check(all(f["res_pm"] <= FAULT_CAPS[0] * 10 for f in ride.samples(i, k)), "the brake passed the old cap")
+        return _finish(ride, Result("unauthorised caps", notes={"refused": len(refused)}))
 
 
 # ----- the link ---------------------------------------------------------------------------------
@@ -447,7 +506,8 @@ def run_cable_out(seconds: float = 30) -> Result:
         took = pause["t_ms"] - lost["t_ms"]
         check(HOST_TIMEOUT_MS - HOST_HOLD_MS <= took <= longest, "paused %d ms after HOST_LOST" % took)
         m, _ = ride.wait_event("HOST_BACK", seconds + 30, k)
-        _, zero = _unloaded(ride, k, pause, None, m)
+        check(held[0]["res_pm"] > 0, "the brake was not on when the host was lost: nothing to show")
+        _, zero = _unloaded(ride, k, pause, None, m, on_before=False)  # the ramp-down ends at zero
         deadline = time.monotonic() + 10
         while ride.link.state != "connected" and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -468,12 +528,15 @@ def run_host_not_reading(seconds: float = 10, speed: float = 15) -> Result:
     shown by tests/firmware/test_link.py rather than here). The session goes on unchanged (no
     HOST_LOST, no pause, the brake as planned), and when the host reads again every record comes,
     in order."""
-    board = VirtualBoard(scenario=str(scenario_path("steady")), speed=speed)
+    board = VirtualBoard(scenario=str(scenario_path("steady")), speed=speed, key=DEMO_KEY)
     board.start()
     try:
         with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
             send = Commander()
-            for command in (("HELLO", P.PROTOCOL_VERSION), ("RATE", 10), ("CAPS", *FAULT_CAPS),
+            port.write(send("HELLO", P.PROTOCOL_VERSION))
+            hello = _await(port, "H")
+            counter = _await(port, "C")["counter"] + 1
+            for command in (("RATE", 10), ("CAPS", *signed(hello["device"], counter, FAULT_CAPS)),
                             ("GOALS", *FAULT_GOALS), ("START",)):
                 port.write(send(*command))
             records: list[Frame] = []
@@ -542,6 +605,7 @@ RUNS = [  # (name, run), in the order of docs/safety.md's table
     ("Ctrl-C", run_ctrl_c),
     ("USB link cut 30 s", run_cable_out),
     ("host not reading 10 s", run_host_not_reading),
+    ("unauthorised caps", run_unauthorised_caps),
 ]
 
 

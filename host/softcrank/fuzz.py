@@ -36,7 +36,8 @@ from softcrank_fw import protocol as P
 from softcrank_fw.crc import crc16
 from softcrank_fw.limits import Caps, Goals
 
-from .faultrun import FAULT_CAPS, FAULT_GOALS, RATE_HZ, FaultNotHandled, check
+from .demo import DEMO_KEY
+from .faultrun import FAULT_CAPS, FAULT_GOALS, RATE_HZ, FaultNotHandled, check, signed
 from .frames import Commander, Frame, FrameError, parse
 from .interpreter import scenario_path
 from .virtual_board import VirtualBoard
@@ -137,10 +138,10 @@ def must_refuse(line: bytes) -> bool:
         return True  # UNKNOWN
     if type_ in _REFUSED_IN_WORK:
         return True  # STATE (or ARGS/RANGE first)
+    if type_ == "CAPS":
+        return True  # no tag the trainer's key gives comes by chance (128 bits)
     caps = Caps()
     caps.set(FAULT_CAPS)
-    if type_ == "CAPS":
-        return caps.set(values) != 0
     if type_ == "GOALS":
         return Goals(caps).set(values, caps) != 0
     if type_ == "RATE":
@@ -164,7 +165,7 @@ def run(frames: int = 1000, seed: int = 1, speed: float = SPEED) -> Fuzz:
     promise broke."""
     rng = random.Random(seed)
     result = Fuzz(by_kind={k: 0 for k in KINDS})
-    board = VirtualBoard(scenario=str(scenario_path("steady")), speed=speed)
+    board = VirtualBoard(scenario=str(scenario_path("steady")), speed=speed, key=DEMO_KEY)
     board.start()
     started = time.monotonic()
     try:
@@ -208,11 +209,16 @@ class _Session:
         self.caps: list[int] = []
         self.goals_now: list[int] = []
         self.state = ""  # as the last H frame said
+        self.device = ""
+        self.counter = 0  # the trainer's last accepted CAPS counter
         self.working = False  # a work-phase sample came: from then on, nothing may end it
 
     def begin(self) -> None:
-        for command in (("HELLO", P.PROTOCOL_VERSION), ("RATE", RATE_HZ), ("CAPS", *FAULT_CAPS),
-                        ("GOALS", *FAULT_GOALS), ("START",)):
+        seq = self.send.seq
+        self.port.write(self.send("HELLO", P.PROTOCOL_VERSION))
+        self._until(seq, "HELLO at the start")
+        caps = signed(self.device, self.counter + 1, FAULT_CAPS)
+        for command in (("RATE", RATE_HZ), ("CAPS", *caps), ("GOALS", *FAULT_GOALS), ("START",)):
             seq = self.send.seq
             self.port.write(self.send(*command))
             self._until(seq, "%s at the start" % command[0])
@@ -256,10 +262,11 @@ class _Session:
                 self._record(frame)
             elif frame.type == "C":
                 self.caps = [frame[name] for name, _ in P.CAPS_FIELDS]
+                self.counter = frame["counter"]
             elif frame.type == "G":
                 self.goals_now = [frame[name] for name, _ in P.GOALS_FIELDS]
             elif frame.type == "H":
-                self.state = frame["state"]
+                self.state, self.device = frame["state"], frame["device"]
         raise FaultNotHandled("%s (frame %d) not accepted within %.0f s" % (what, seq, timeout))
 
     def _record(self, frame: Frame) -> None:

@@ -14,13 +14,13 @@ def test_two_thousand_fuzzed_lines_are_each_refused_and_change_nothing():
     result = fuzz.run(2000, seed=2)
     assert result.sent == 2000 and result.refused >= result.sent  # noise may hold several lines
     assert all(count > 300 for count in result.by_kind.values()), result.by_kind
-    assert result.lost == 0 and result.records > 500
+    assert result.lost == 0 and result.records > 100  # 50 Hz telemetry all along
 
 
 def test_only_lines_the_firmware_must_refuse_are_sent():
     assert not fuzz.must_refuse(P.encode("PING", 1, [])[:-1])
-    assert not fuzz.must_refuse(P.encode("CAPS", 1, FAULT_CAPS)[:-1])
-    assert fuzz.must_refuse(P.encode("CAPS", 1, [101] + FAULT_CAPS[1:])[:-1])
+    assert not fuzz.must_refuse(P.encode("GOALS", 1, [20, 15, 25, 20])[:-1])
+    assert fuzz.must_refuse(P.encode("CAPS", 1, FAULT_CAPS + [9, "A" * 22])[:-1])  # no key gives that tag
     assert fuzz.must_refuse(P.encode("START", 1, [])[:-1])  # mid-session
     assert fuzz.must_refuse(P.encode("RATE", 1, [51])[:-1])
     assert fuzz.must_refuse(b"$PING,1*0000")
