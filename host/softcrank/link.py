@@ -388,6 +388,7 @@ class Link:
                 lost = Lost(start, None, "restart")
                 start = 0
                 self._newest_t = self._delivered = self._last_handed = None
+                self._first = 0  # its new numbering: a reconnect before anything was handed starts here too
             self._device = h["device"]
             self._next = start
             if self._first is None:
