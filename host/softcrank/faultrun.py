@@ -519,10 +519,10 @@ def run_cable_out(seconds: float = 30) -> Result:
         return result
 
 
-def run_host_not_reading(seconds: float = 10, speed: float = 15) -> Result:
+def run_host_not_reading(seconds: float = 10, speed: float = 10) -> Result:
     """The host keeps sending its heartbeat (an ACK of the newest record it read) but reads
-    nothing for 10 s of real time (a frozen reader thread), mid-work, at 10 Hz telemetry and 15 x
-    real time: 150 virtual s, about 1,500 records and 80 KB, queued between the firmware and the
+    nothing for 10 s of real time (a frozen reader thread), mid-work, at 10 Hz telemetry and 10 x
+    real time: 100 virtual s, about 1,000 records and 55 KB, queued between the firmware and the
     host (a Pico's USB buffers hold a few hundred bytes; the virtual trainer's pseudo-terminal,
     relay and pipe about 150 KB, nearly the ring's size, so the firmware's refused-write path is
     shown by tests/firmware/test_link.py rather than here). The session goes on unchanged (no
@@ -562,7 +562,7 @@ def run_host_not_reading(seconds: float = 10, speed: float = 15) -> Result:
         check(last["res_pm"] > 0, "the brake is off")
         made = [f for f in records[frozen_at:] if f["t_ms"] <= frozen_t + seconds * speed * 1000]
         queued = sum(len(P.encode(f.type, 0, list(f.fields.values()))) for f in made)
-        check(queued > 60_000, "only %d bytes queued while the host was not reading" % queued)
+        check(queued > 40_000, "only %d bytes queued while the host was not reading" % queued)
         result = Result("host not reading %d s" % seconds, records=len(records))
         result.notes["queued_kb"] = queued // 1000
         result.notes["caught_up_s"] = round(time.monotonic() - t_resumed, 1)

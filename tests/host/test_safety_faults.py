@@ -112,7 +112,7 @@ def test_the_simulated_boards_reset_codes_are_the_picos():
 
 def test_a_host_that_stops_reading_for_10_s_changes_nothing_and_loses_no_record():
     result = faultrun.run_host_not_reading(10)
-    assert result.notes["queued_kb"] > 60 and result.records > 1500
+    assert result.notes["queued_kb"] > 40 and result.records > 1000
 
 
 def test_forged_replayed_and_stale_caps_mid_ride_are_refused_and_change_nothing():
