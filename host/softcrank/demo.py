@@ -29,11 +29,12 @@ class DemoError(RuntimeError):
 
 def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, scenario: str | None = None,
              every_s: int = 30, out: TextIO = sys.stdout, heap: str | None = None,
-             caps: list[int] | None = None) -> dict:
+             caps: list[int] | None = None, tap: Callable[[Frame], object] | None = None) -> dict:
     """Ride one session on the virtual trainer; returns figures about the run.
 
     `heap` sets the interpreter's heap (e.g. "128K", a tighter budget than a Pico's);
-    `caps` sets the therapist's caps first (the CAPS fields, in order)."""
+    `caps` sets the therapist's caps first (the CAPS fields, in order); `tap(frame)` sees
+    every frame the firmware sends, in order (demo_history stores them in a ride log)."""
     cmd = [micropython()] + (["-X", "heapsize=" + heap] if heap else []) + [
         "-m", "softcrank_sim.main", "--speed", str(speed),
            "--scenario", scenario or str(scenario_path("demo"))]
@@ -41,7 +42,10 @@ def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, sc
         cmd += ["--seed", str(seed)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment())
     try:
-        return ride(_pipe_sender(proc), _reader(proc.stdout), work_min, every_s, out.write, caps)
+        frames = _reader(proc.stdout)
+        if tap is not None:
+            frames = _tapped(frames, tap)
+        return ride(_pipe_sender(proc), frames, work_min, every_s, out.write, caps)
     finally:
         if proc.stdin and not proc.stdin.closed:
             proc.stdin.close()
@@ -161,6 +165,13 @@ def _reader(lines):
             yield parse(line)
         except FrameError:
             continue  # noise on the line: the protocol's sequence numbers show any gap
+
+
+def _tapped(frames, tap):
+    for frame in frames:
+        if frame is not None:
+            tap(frame)
+        yield frame
 
 
 def serial_frames(port):
