@@ -18,6 +18,7 @@ forces, resistance, events) are what the firmware sent.
 from __future__ import annotations
 
 import io
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable, NamedTuple
@@ -29,6 +30,10 @@ from .ridelog import RideLog
 from .summary import END_EVENTS
 
 SPEED = 60
+# The past sessions ride on interpreters of their own, while the demo's live virtual trainer
+# reports the same device name: they are stored under that name plus this, so the ride log's
+# one open session per device (and the recorder's resuming of it) never mixes the two.
+HISTORY_DEVICE = "-past"
 DEMO_PATIENT = "Demo rider"
 DEMO_SIDE = "right"
 DEMO_NOTES = "A virtual rider: right foot drop, the right leg tires first."
@@ -57,16 +62,22 @@ HISTORY = (
 )
 
 
+class Stopped(Exception):
+    """ride_history was asked to stop (the app is closing)."""
+
+
 class _Tape:
     """Stores what the firmware sends into one session of the ride log, from START to its end."""
 
-    def __init__(self, log: RideLog, patient_id: int) -> None:
-        self.log, self.patient_id = log, patient_id
+    def __init__(self, log: RideLog, patient_id: int, stop: threading.Event) -> None:
+        self.log, self.patient_id, self.stop = log, patient_id, stop
         self.info: dict[str, Frame] = {}
         self.session_id: int | None = None
         self.ended = False
 
     def __call__(self, frame: Frame) -> None:
+        if self.stop.is_set():
+            raise Stopped("the demo is closing")
         if frame.type in ("H", "C", "G"):
             self.info[frame.type] = frame
             return
@@ -75,8 +86,8 @@ class _Tape:
         if self.session_id is None:
             if frame.type != "E" or frame["event"] != "START":
                 return
-            self.session_id = self.log.start_session(self.patient_id, self.info["H"]["device"], frame["rec"],
-                                                     self.info["G"], self.info["C"])
+            self.session_id = self.log.start_session(self.patient_id, self.info["H"]["device"] + HISTORY_DEVICE,
+                                                     frame["rec"], self.info["G"], self.info["C"])
         self.log.add_records(self.session_id, [frame])
         if frame.type == "E" and frame["event"] in END_EVENTS:
             self.log.end_session(self.session_id, frame["state"])
@@ -106,21 +117,31 @@ def demo_patient(path) -> int:
 
 
 def ride_history(path, patient_id: int, history=HISTORY, speed: float = SPEED,
-                 on_session: Callable[[int], object] | None = None) -> list[int]:
+                 on_session: Callable[[int], object] | None = None,
+                 stop: threading.Event | None = None) -> list[int]:
     """Ride each past session on the virtual trainer into the ride log at `path`, oldest
-    first; `on_session(session_id)` after each one. Returns the new sessions' ids."""
+    first; `on_session(session_id)` after each one. Returns the new sessions' ids. Setting
+    `stop` ends it soon (the session being ridden stays in the log, ended, its end not seen)."""
     ids = []
+    stop = stop or threading.Event()
     caps = [DEMO_CAPS[name] for name in ("max_res_pct", "max_dur_min", "max_cad_rpm", "spasm_n", "ramp_pct_min",
                                          "warmup_s", "cooldown_s")]
     for past in history:
+        if stop.is_set():
+            break
         with RideLog(path, clock=dated(past.days_ago)) as log:
-            tape = _Tape(log, patient_id)
-            run_demo(work_min=past.work_min, speed=speed, seed=past.seed, scenario=str(scenario_path(past.scenario)),
-                     every_s=3600, out=io.StringIO(), caps=caps, tap=tape)
+            tape = _Tape(log, patient_id, stop)
+            try:
+                run_demo(work_min=past.work_min, speed=speed, seed=past.seed, scenario=str(scenario_path(past.scenario)),
+                         every_s=3600, out=io.StringIO(), caps=caps, tap=tape)
+            except Stopped:
+                pass
             if tape.session_id is None:
                 continue
-            if not tape.ended:  # the demo stopped it: say so in the log, as the device would
+            if not tape.ended:  # stopped before its end: the log says the end was not seen
                 log.end_session(tape.session_id, None)
+        if stop.is_set():
+            break
         ids.append(tape.session_id)
         if on_session is not None:
             on_session(tape.session_id)

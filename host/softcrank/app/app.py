@@ -7,6 +7,7 @@ needs them and keeps the few facts every screen shows (link state, patient).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +21,7 @@ from ..ridelog import GOAL_NAMES, RideLog, RideLogError
 from .messages import (CommandDone, HistoryReady, LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry,
                        TrainerEvent)
 from .ridestate import RideState
-from .screens.connect import ConnectScreen
+from .screens.connect import ConnectScreen, detected_picos
 from .screens.help import HelpScreen
 from .screens.patient import PatientScreen
 from .screens.progress import ProgressScreen
@@ -30,18 +31,19 @@ from .screens.therapist import TherapistScreen
 from .theme import HIGH_CONTRAST
 from .trainer import Trainer
 
+HISTORY_STOP_S = 15  # at most one past session's ride: the history stops between records
 ALERT_EVENTS = {"ESTOP": "error", "FAULT": "error", "SPASM": "warning", "HOST_LOST": "warning"}
 
 
 class SoftcrankApp(App):
     """`ridelog`: the open ride log. `port`: connect to it at start (the virtual trainer's in
     the demo); `patient_id`: start with that patient; `speed`: the virtual trainer's time
-    scale (link timings follow it); `history`: a callable run in a worker at start that rides
-    past sessions (the demo), calling its argument after each; `virtual_board`: makes a
+    scale (link timings follow it); `history(each, stop)`: run in a worker at start to ride
+    past sessions (the demo), calling each(session_id) after each, ending soon once `stop` is set; `virtual_board`: makes a
     VirtualBoard for the Connect screen; `on_connect(trainer)`: run once in a worker when the
     trainer first connects (the demo sends its caps)."""
 
-    CSS_PATH = "softcrank.tcss"
+    CSS_PATH = Path(__file__).parent / "softcrank.tcss"
     TITLE = "softcrank"
     ENABLE_COMMAND_PALETTE = False
     MODES = {"connect": ConnectScreen, "patient": PatientScreen, "ride": RideScreen, "review": ReviewScreen,
@@ -63,7 +65,8 @@ class SoftcrankApp(App):
     patient_name = reactive("")
 
     def __init__(self, ridelog: RideLog, *, port: str | None = None, patient_id: int | None = None,
-                 speed: float = 1.0, history: Callable[[Callable[[int], None]], object] | None = None,
+                 speed: float = 1.0,
+                 history: Callable[[Callable[[int], None], threading.Event], object] | None = None,
                  virtual_board: Callable[[], object] | None = None,
                  on_connect: Callable[[Trainer], object] | None = None) -> None:
         super().__init__()
@@ -77,6 +80,12 @@ class SoftcrankApp(App):
         self._virtual_board = virtual_board  # makes a VirtualBoard for the Connect screen's choice
         self.board = None  # the virtual trainer this app started, if any
         self._on_connect = on_connect  # run once in a worker at the first connection (the demo's caps)
+        self._stop_history = threading.Event()  # tells the history worker to stop
+        self._history_done = threading.Event()
+        if history is None:
+            self._history_done.set()
+        self.find_trainers = detected_picos  # the Connect screen's list; tests fix it
+        self.today = None  # Progress counts weeks up to this date (None: today); tests fix it
 
     @property
     def export_dir(self) -> Path:
@@ -160,8 +169,12 @@ class SoftcrankApp(App):
 
     @work(thread=True, group="history")
     def _ride_history(self) -> None:
-        self._history(lambda session_id: self.post_message(HistoryReady(session_id)))
-        self.post_message(HistoryReady(None))
+        try:
+            self._history(lambda session_id: self.post_message(HistoryReady(session_id)), self._stop_history)
+            if not self._stop_history.is_set():
+                self.post_message(HistoryReady(None))
+        finally:
+            self._history_done.set()
 
     # ----- messages from the trainer ------------------------------------------------------
 
@@ -190,7 +203,7 @@ class SoftcrankApp(App):
         self._tell_ride()
 
     def on_session_changed(self, message: SessionChanged) -> None:
-        self.ride.session_id = message.session_id if message.what == "started" else None
+        self.ride.session_id = None if message.what == "ended" else message.session_id
         if message.what == "ended":
             self.notify("Session %d is in the ride log (Review: F5)." % message.session_id)
 
@@ -220,6 +233,8 @@ class SoftcrankApp(App):
             self.push_screen(HelpScreen())
 
     def on_unmount(self) -> None:
+        self._stop_history.set()
         self.trainer.close()
+        self._history_done.wait(HISTORY_STOP_S)
         if self.board is not None:
             self.board.stop()

@@ -62,25 +62,18 @@ class Trainer:
         from ..recorder import Recorder
 
         self.close()
-        recorder = Recorder(self.ridelog, patient_id)
-        recorder.on_session = lambda session_id, what: self.post(SessionChanged(session_id, what))
-        callbacks = dict(recorder.link_callbacks())
-        recorders_frame = callbacks.pop("on_frame", None)
-        recorders_lost = callbacks.pop("on_lost", None)
+        recorder = Recorder(self.ridelog, patient_id,
+                            on_session=lambda session_id, what: self.post(SessionChanged(session_id, what)),
+                            on_lost=lambda lost: self.post(RecordsLost(lost)))
+        callbacks = recorder.link_callbacks()
+        recorders_frame = callbacks.pop("on_frame")
 
         def on_frame(frame: Frame) -> None:
-            if recorders_frame is not None:
-                recorders_frame(frame)
+            recorders_frame(frame)  # first: a START is in the ride log before the screen hears of it
             self._frame(frame)
 
-        def on_lost(lost) -> None:
-            if recorders_lost is not None:
-                recorders_lost(lost)
-            self.post(RecordsLost(lost))
-
         self.port, self.patient_id, self.recorder = port, patient_id, recorder
-        self.link = Link(port, on_frame=on_frame, on_state=self._state, on_lost=on_lost, **callbacks,
-                         **link_timings(self.speed))
+        self.link = Link(port, on_frame=on_frame, on_state=self._state, **callbacks, **link_timings(self.speed))
         self._pump_stop = threading.Event()
         self._pump = threading.Thread(target=self._pump_telemetry, args=(self.link, self._pump_stop),
                                       name="softcrank-app-telemetry", daemon=True)

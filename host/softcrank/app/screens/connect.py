@@ -39,7 +39,7 @@ class ConnectScreen(AppScreen):
 
     @work(thread=True, exclusive=True)
     def action_rescan(self) -> None:
-        picos = detected_picos()
+        picos = getattr(self.app, "find_trainers", detected_picos)()
         self.app.call_from_thread(self._fill, picos)
 
     def _fill(self, picos: list[tuple[str, str]]) -> None:

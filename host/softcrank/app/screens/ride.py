@@ -113,7 +113,7 @@ class RideScreen(AppScreen):
 
     @staticmethod
     def _resistance_words(t, ride) -> str:
-        text = "Resistance now %.1f %%" % (t["res_pm"] / 10)
+        text = "Resistance %.1f %%" % (t["res_pm"] / 10)
         parts = []
         if ride.goals is not None:
             parts.append("plan %d %%" % ride.goals["res_pct"])

@@ -12,7 +12,7 @@ from textual.widgets import Digits, Static
 
 from ...console import balance
 
-BAR_CELLS = 20
+BAR_CELLS = 16
 BAR_FULL_N = 150.0  # a bar is full at 150 N: the top of what riders push at rehab resistances
 
 
@@ -56,9 +56,9 @@ class ForceBars(Static):
 
     def show(self, left_n: float | None, right_n: float | None, affected: str = "none") -> None:
         if left_n is None or right_n is None:
-            self.update("Force  left  --\n       right --")
+            self.update("Left  -- N\nRight -- N")
             return
-        mark = {"left": ("  (affected)", ""), "right": ("", "  (affected)")}.get(affected, ("", ""))
+        mark = {"left": (" affected", ""), "right": ("", " affected")}.get(affected, ("", ""))
         share = balance(left_n, right_n)
-        self.update("Force  left  %s %4.0f N%s\n       right %s %4.0f N%s\n       share left/right %s %%"
+        self.update("Left  %s %4.0f N%s\nRight %s %4.0f N%s\nShare of the pushing, left/right: %s %%"
                     % (bar(left_n), left_n, mark[0], bar(right_n), right_n, mark[1], share))

@@ -29,4 +29,5 @@ class LinkBar(Static):
         state = getattr(app, "link_state", "closed")
         patient = getattr(app, "patient_name", "") or "no patient chosen"
         self.set_classes("-%s" % state)
-        self.update("%s (%s)  |  Patient: %s" % (WORDS.get(state, state), getattr(app, "link_detail", ""), patient))
+        detail = getattr(app, "link_detail", "")
+        self.update("Patient: %s  |  %s (%s)" % (patient, WORDS.get(state, state), detail))
