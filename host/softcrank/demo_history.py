@@ -66,7 +66,7 @@ class Stopped(Exception):
     """ride_history was asked to stop (the app is closing)."""
 
 
-class _Tape:
+class Tape:
     """Stores what the firmware sends into one session of the ride log, from START to its end."""
 
     def __init__(self, log: RideLog, patient_id: int, stop: threading.Event) -> None:
@@ -130,7 +130,7 @@ def ride_history(path, patient_id: int, history=HISTORY, speed: float = SPEED,
         if stop.is_set():
             break
         with RideLog(path, clock=dated(past.days_ago)) as log:
-            tape = _Tape(log, patient_id, stop)
+            tape = Tape(log, patient_id, stop)
             try:
                 run_demo(work_min=past.work_min, speed=speed, seed=past.seed, scenario=str(scenario_path(past.scenario)),
                          every_s=3600, out=io.StringIO(), caps=caps, tap=tape)
