@@ -17,7 +17,7 @@ from softcrank.ridelog import RideLog
 DATA = pathlib.Path(__file__).parent / "data" / "rides.jsonl.gz"
 TODAY = date(2026, 3, 20)  # Progress counts weeks up to this day in the snapshots
 SESSION_DAYS = ("2026-03-03", "2026-03-10")  # when the two captured sessions are dated
-SPEED = 20  # the virtual trainer's time scale in the flow tests
+SPEED = 10  # the virtual trainer's time scale in the flow tests: a stalled host pauses it after 1 s real
 SHORT_CAPS = {"max_res_pct": 20, "max_dur_min": 5, "max_cad_rpm": 30, "spasm_n": 250, "ramp_pct_min": 10,
               "warmup_s": 60, "cooldown_s": 60}  # 1 min warm-up and cool-down: a session of a few minutes
 SHORT_PLAN = {"dur_min": 1, "cad_lo_rpm": 15, "cad_hi_rpm": 25, "res_pct": 10}
@@ -64,5 +64,8 @@ async def until(pilot, condition, timeout: float = 30.0, what: str = "") -> None
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % (what or condition))
+            ride = getattr(pilot.app, "ride", None)
+            seen = "; trainer state %s, link %s, events: %s" % (
+                ride.state, pilot.app.link_state, " | ".join(list(ride.events)[-6:])) if ride else ""
+            raise AssertionError("timed out waiting for %s%s" % (what or condition, seen))
         await pilot.pause(0.05)

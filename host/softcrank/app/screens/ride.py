@@ -28,7 +28,7 @@ from ..widgets.plots import LinePlot
 from .base import AppScreen
 
 PEDALLING = frozenset("UWC")
-PLOT_EVERY_S = 0.5  # redraw the live plot at most twice a second: plotext builds it whole
+PLOT_EVERY_S = 1.0  # redraw the live plot once a second: plotext builds it whole, and the link shares the CPU
 EVENT_LINES = 4
 
 
