@@ -28,13 +28,14 @@ class DemoError(RuntimeError):
 
 
 def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, scenario: str | None = None,
-             every_s: int = 30, out: TextIO = sys.stdout, heap: str | None = None,
+             every_s: int = 30, out: TextIO | None = None, heap: str | None = None,
              caps: list[int] | None = None, tap: Callable[[Frame], object] | None = None) -> dict:
     """Ride one session on the virtual trainer; returns figures about the run.
 
     `heap` sets the interpreter's heap (e.g. "128K", a tighter budget than a Pico's);
     `caps` sets the therapist's caps first (the CAPS fields, in order); `tap(frame)` sees
     every frame the firmware sends, in order (demo_history stores them in a ride log)."""
+    out = out if out is not None else sys.stdout  # looked up now: whoever redirected it since import
     cmd = [micropython()] + (["-X", "heapsize=" + heap] if heap else []) + [
         "-m", "softcrank_sim.main", "--speed", str(speed),
            "--scenario", scenario or str(scenario_path("demo"))]
