@@ -48,6 +48,9 @@ def screen(mode, press=(), prepare=None):
             await pilot.press(key)
             await pilot.app.workers.wait_for_complete()
             await pilot.pause()
+        if mode == "therapist":
+            pilot.app.set_focus(None)  # a focused field's cursor blinks: not the same picture twice
+            await pilot.pause()
         if hasattr(pilot.app.screen, "show_state"):
             pilot.app.screen.show_state()
             await pilot.pause()
