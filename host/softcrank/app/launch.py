@@ -16,9 +16,10 @@ from ..interpreter import scenario_path
 from ..ridelog import RideLog
 from ..virtual_board import VirtualBoard
 from .app import SoftcrankApp
-from .therapist_adapter import has_pin, send_caps, set_pin
+from ..demo import DEMO_KEY
+from ..therapist import has_pin, send_caps, set_pin, unlock
 
-DEMO_PIN = "1234"  # the demo's therapist PIN, printed by `softcrank demo --help`
+DEMO_PIN = "123456"  # the demo's therapist PIN, printed by `softcrank demo --help`
 APP_SPEED = 1.0  # a real trainer, or the virtual one started from the Connect screen: real time
 
 
@@ -35,7 +36,7 @@ def run_demo_app(speed: float, scenario: str | None = None, seed: int | None = N
     """The app on the virtual trainer at `speed` times real time, with the demo patient."""
     folder = None if db else tempfile.mkdtemp(prefix="softcrank-demo-")
     path = Path(db) if db else Path(folder) / "demo.sqlite"
-    board = VirtualBoard(scenario=scenario or str(scenario_path("demo")), seed=seed, speed=speed)
+    board = VirtualBoard(scenario=scenario or str(scenario_path("demo")), seed=seed, speed=speed, key=DEMO_KEY)
     try:
         patient_id = demo_patient(path)
         board.start()
@@ -44,6 +45,9 @@ def run_demo_app(speed: float, scenario: str | None = None, seed: int | None = N
                 set_pin(log, DEMO_PIN)
 
             def demo_caps(trainer) -> None:  # the demo patient's caps onto the virtual trainer
+                device = trainer.link.info["H"]["device"]
+                if log.device_key(device) is None:  # what `softcrank deploy` does for a real trainer
+                    unlock(log, DEMO_PIN, "demo: the virtual trainer's key").store_device_key(device, DEMO_KEY)
                 send_caps(trainer.link, log, patient_id, DEMO_CAPS, DEMO_PIN, DEMO_BY, "demo: caps onto the trainer")
 
             app = SoftcrankApp(log, port=board.port, patient_id=patient_id, speed=speed,

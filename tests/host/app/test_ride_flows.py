@@ -11,22 +11,20 @@ import asyncio
 
 import pytest
 
-from app_helpers import SHORT_CAPS, SHORT_PLAN, SPEED, make_app, until
-from softcrank.app.therapist_adapter import send_caps, set_pin
+from app_helpers import PIN, SHORT_CAPS, SHORT_PLAN, SPEED, make_app, provision, until
+from softcrank.demo import DEMO_KEY
+from softcrank.therapist import send_caps
 from softcrank.app.widgets.banners import Banner
 from softcrank.virtual_board import VirtualBoard
 
-PIN = "1357"
-
-
 @pytest.fixture
 def board():
-    with VirtualBoard(speed=SPEED) as virtual:
+    with VirtualBoard(speed=SPEED, key=DEMO_KEY) as virtual:
         yield virtual
 
 
 def ride_app(log, patient, board):
-    set_pin(log, PIN)
+    provision(log)
     log.set_plan(patient, SHORT_PLAN, 3, "test")
     return make_app(log, port=board.port, patient_id=patient, speed=SPEED,
                     on_connect=lambda trainer: send_caps(trainer.link, log, patient, SHORT_CAPS, PIN, "test"))

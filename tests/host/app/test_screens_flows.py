@@ -11,13 +11,11 @@ import threading
 import pytest
 from textual.widgets import DataTable, Input, Select
 
-from app_helpers import SHORT_CAPS, SPEED, make_app, until
-from softcrank.app.therapist_adapter import has_pin, set_pin
+from app_helpers import PIN, SPEED, make_app, provision, until
+from softcrank.demo import DEMO_KEY
+from softcrank.therapist import has_pin
 from softcrank.demo_history import Past, demo_patient, ride_history
 from softcrank.virtual_board import VirtualBoard
-
-PIN = "8642"
-
 
 async def type_into(pilot, selector: str, text: str) -> None:
     """Click a field, clear it with the keyboard and type."""
@@ -58,7 +56,7 @@ def test_pick_a_patient_then_add_one(log, patient):
 
 @pytest.fixture
 def board():
-    with VirtualBoard(speed=SPEED) as virtual:
+    with VirtualBoard(speed=SPEED, key=DEMO_KEY) as virtual:
         yield virtual
 
 
@@ -70,36 +68,51 @@ async def unlock(pilot, pin: str) -> None:
     await pilot.pause()
 
 
+def test_the_first_time_the_therapist_chooses_a_pin_twice(log, patient):
+    async def scenario():
+        app = make_app(log, patient_id=patient)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("f7")
+            await until(pilot, lambda: app.screen.query_one("#pin", Input).has_focus, 10, "the PIN prompt")
+            await pilot.press(*"12345", "tab", *"12345", "enter")  # too short: refused
+            await pilot.pause(0.5)
+            assert not has_pin(log)
+            await type_into(pilot, "#pin", PIN)
+            await type_into(pilot, "#pin2", PIN)
+            await pilot.press("enter")
+            await until(pilot, lambda: app.screen.query_one("#editor").display, 20, "the editor")
+        assert has_pin(log)
+    asyncio.run(scenario())
+
+
 def test_the_therapist_sets_caps_with_the_pin(log, patient, board):
+    provision(log)
+
     async def scenario():
         app = make_app(log, port=board.port, patient_id=patient, speed=SPEED)
         async with app.run_test(size=(100, 40)) as pilot:
             await until(pilot, lambda: app.link_state == "connected" and app.ride.caps is not None, 30, "the link")
-            await pilot.press("f7")
-            await until(pilot, lambda: app.screen.query_one("#pin", Input).has_focus, 10, "the PIN prompt")
-            await pilot.press(*PIN, "tab", *PIN, "enter")  # the first time: choose a PIN, twice
-            await app.workers.wait_for_complete()
-            await until(pilot, lambda: app.screen.query_one("#editor").display, 10, "the editor")
+            await unlock(pilot, PIN)
+            await until(pilot, lambda: app.screen.query_one("#editor").display, 20, "the editor")
             await until(pilot, lambda: app.screen.query_one("#max_res_pct", Input).value == "20", 10, "the caps")
             await type_into(pilot, "#max_res_pct", "15")
             await type_into(pilot, "#warmup_s", "60")
             await type_into(pilot, "#set-by", "Dr Lee")
             await pilot.press("ctrl+s")
             await until(pilot, lambda: app.ride.caps["max_res_pct"] == 15, 30, "the trainer's caps")
-        assert has_pin(log)
         entry = log.caps_history(patient)[-1]
         assert entry["caps"]["max_res_pct"] == 15 and entry["caps"]["warmup_s"] == 60 and entry["set_by"] == "Dr Lee"
     asyncio.run(scenario())
 
 
 def test_without_the_right_pin_nothing_can_be_changed(log, patient, board):
-    set_pin(log, PIN)
+    provision(log)
 
     async def scenario():
         app = make_app(log, port=board.port, patient_id=patient, speed=SPEED)
         async with app.run_test(size=(100, 40)) as pilot:
             await until(pilot, lambda: app.link_state == "connected" and app.ride.caps is not None, 30, "the link")
-            await unlock(pilot, "0000")
+            await unlock(pilot, "000000")
             assert not app.screen.query_one("#editor").display
             assert app.screen.pin is None
             await pilot.press("ctrl+s", "ctrl+p")
@@ -110,7 +123,7 @@ def test_without_the_right_pin_nothing_can_be_changed(log, patient, board):
 
 
 def test_values_the_firmware_refuses_cannot_be_entered_or_sent(log, patient, board):
-    set_pin(log, PIN)
+    provision(log)
 
     async def scenario():
         app = make_app(log, port=board.port, patient_id=patient, speed=SPEED)
@@ -166,7 +179,7 @@ def test_review_opens_a_session_and_exports_it(log, history):
     path = asyncio.run(scenario())
     rows = list(csv.DictReader(open(path)))
     assert len(rows) == sum(1 for _ in log.samples(2))
-    assert rows[0].keys() >= {"t_s", "cadence_rpm", "force_left_n", "force_right_n", "resistance_pct"}
+    assert rows[0].keys() >= {"time_s", "cadence_rpm", "force_left_n", "force_right_n"}
 
 
 def test_progress_shows_sessions_against_the_plan(log, history):

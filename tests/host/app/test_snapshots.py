@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from softcrank.app.therapist_adapter import set_pin
+from softcrank.therapist import set_pin
 
 from app_helpers import captured, make_app
 
 SIZES = {"small": (80, 24), "large": (120, 40)}
-PIN = "2468"
+PIN = "246810"
 
 
 def ride_fed(app) -> None:

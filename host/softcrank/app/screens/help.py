@@ -29,7 +29,7 @@ Behind a PIN: the caps (the trainer enforces them), the session plan, and who ch
 **ctrl+s** sends the caps, **ctrl+p** saves the plan, **ctrl+l** locks the screen again.
 
 ## Review and Progress
-Review: **Enter** opens a session, **o** sorts, **w** writes it as a CSV file, and the tabs
+Review: **Enter** opens a session, **o** sorts, **w**, **f**, **t** write it as CSV, FIT or TCX, and the tabs
 (click, or Tab then the arrow keys) show its plots, summary and events. Progress: the
 patient's trends and sessions a week against the plan.
 

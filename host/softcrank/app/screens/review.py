@@ -1,5 +1,5 @@
 """Review: the patient's sessions in a sortable table; one session's plots, summary and events;
-export to a file.
+export to a file (CSV, FIT or TCX: softcrank.exports).
 
 Everything is read in workers. A session's plots come from `RideLog.samples(decimate_to=
 REVIEW_POINTS)`: SQL averages the samples into at most that many points, so a 2-hour session
@@ -21,6 +21,7 @@ from softcrank_fw import protocol as P
 
 from ... import logcmds
 from ...console import event_line
+from ...exports import ExportError, export_file
 from ...progress import session_points
 from ...ridelog import RideLogError
 from ..widgets.plots import LinePlot
@@ -48,18 +49,12 @@ class Figure:
 _num = Figure
 
 
-def export_session(log, session_id: int, path: Path) -> int:
-    """Write the session's samples as CSV (logcmds' columns and units); returns the rows."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as out:
-        logcmds.export_csv(log, SimpleNamespace(session=str(session_id), output=None), out=out)
-    with open(path) as written:
-        return sum(1 for _ in written) - 1
 
 
 class ReviewScreen(AppScreen):
     MODE = "review"
-    BINDINGS = [Binding("o", "sort", "Sort"), Binding("w", "export", "Write CSV"),
+    BINDINGS = [Binding("o", "sort", "Sort"), Binding("w", "export('csv')", "CSV"),
+                Binding("f", "export('fit')", "FIT"), Binding("t", "export('tcx')", "TCX"),
                 Binding("u", "reload", "Update")]
 
     def __init__(self) -> None:
@@ -100,7 +95,8 @@ class ReviewScreen(AppScreen):
             self.app.call_from_thread(self._fill, None, [])
             return
         try:
-            sessions = {s["id"]: s for s in self.app.ridelog.sessions(patient_id)}
+            log = self.app.ridelog
+            sessions = {s["id"]: logcmds.ended(s, log) for s in log.sessions(patient_id)}
             points = session_points(self.app.ridelog, patient_id)
         except RideLogError as e:
             self.app.call_from_thread(self.notify, str(e), severity="error")
@@ -116,7 +112,7 @@ class ReviewScreen(AppScreen):
         for p in points:
             table.add_row(p.session_id, p.started.isoformat(), _num(p.duration_min), _num(p.cadence_avg_rpm),
                           _num(p.in_band_pct, "%.0f"), _num(p.symmetry_index, "%+.0f"), _num(p.work_kj, "%.2f"),
-                          logcmds.ended(sessions[p.session_id]), key=str(p.session_id))
+                          sessions[p.session_id], key=str(p.session_id))
         self._apply_sort()
         if self.session_id is not None and str(self.session_id) in [k.value for k in table.rows]:
             table.move_cursor(row=table.get_row_index(str(self.session_id)))
@@ -186,17 +182,19 @@ class ReviewScreen(AppScreen):
                  for e in events]
         self.query_one("#events-list", Static).update("\n".join(lines) or "No events.")
 
-    def action_export(self) -> None:
+    def action_export(self, fmt: str) -> None:
         if self.session_id is None:
             self.notify("Choose a session first (Enter on its row).", severity="warning")
             return
-        self._export(self.session_id, self.app.export_dir / ("session-%d.csv" % self.session_id))
+        self._export(self.session_id, fmt, self.app.export_dir / ("session-%d.%s" % (self.session_id, fmt)))
 
     @work(thread=True, group="review-export")
-    def _export(self, session_id: int, path: Path) -> None:
+    def _export(self, session_id: int, fmt: str, path: Path) -> None:
         try:
-            rows = export_session(self.app.ridelog, session_id, path)
-        except (RideLogError, OSError) as e:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            count = export_file(self.app.ridelog, session_id, fmt, path)
+        except (ExportError, RideLogError, OSError) as e:
             self.app.call_from_thread(self.notify, "Not exported: %s" % e, severity="error")
             return
-        self.app.call_from_thread(self.notify, "Wrote %d samples of session %d to %s" % (rows, session_id, path))
+        self.app.call_from_thread(self.notify, "Wrote session %d as %s (%d rows or points) to %s"
+                                  % (session_id, fmt.upper(), count, path))

@@ -21,7 +21,7 @@ from softcrank_fw.limits import CAP_LIMITS, GOAL_LIMITS, Caps, Goals
 
 from ...link import LinkError
 from ...ridelog import CAP_NAMES, GOAL_NAMES, SESSIONS_PER_WEEK_MAX, RideLogError
-from ..therapist_adapter import PinRefused, check_pin, has_pin, send_caps, set_pin
+from ...therapist import MAX_PIN, MIN_PIN, TherapistError, check_pin, has_pin, send_caps, set_pin
 from .base import AppScreen
 
 LABELS = {
@@ -87,8 +87,8 @@ class TherapistScreen(AppScreen):
         with VerticalScroll(id="therapist"):
             with Horizontal(id="pin-row"):
                 yield Static("", id="pin-prompt")
-                yield Input(password=True, restrict=r"[0-9]*", max_length=12, id="pin", placeholder="PIN")
-                yield Input(password=True, restrict=r"[0-9]*", max_length=12, id="pin2", placeholder="again")
+                yield Input(password=True, max_length=MAX_PIN, id="pin", placeholder="PIN")
+                yield Input(password=True, max_length=MAX_PIN, id="pin2", placeholder="again")
             with VerticalScroll(id="editor"):
                 yield Static("Caps: the trainer enforces these, whatever the laptop asks.", classes="caption")
                 with Grid(classes="fields"):
@@ -139,7 +139,7 @@ class TherapistScreen(AppScreen):
     def _prompt(self, first: bool) -> None:
         self.query_one("#pin2", Input).display = first
         self.query_one("#pin-prompt", Static).update(
-            "No therapist PIN yet: choose one (4-12 digits), twice, then Enter." if first
+            "No therapist PIN yet: choose one (%d or more characters), twice, then Enter." % MIN_PIN if first
             else "Therapist PIN, then Enter:")
         for name in ("#pin", "#pin2"):
             self.query_one(name, Input).value = ""
@@ -150,8 +150,9 @@ class TherapistScreen(AppScreen):
     def _pin_entered(self) -> None:
         pin, again = self.query_one("#pin", Input).value, self.query_one("#pin2", Input).value
         if self.query_one("#pin2", Input).display:
-            if pin != again or not 4 <= len(pin) <= 12:
-                self.notify("The two PINs must match and have 4 to 12 digits.", severity="error")
+            if pin != again or not MIN_PIN <= len(pin) <= MAX_PIN:
+                self.notify("The two PINs must match and have %d to %d characters." % (MIN_PIN, MAX_PIN),
+                            severity="error")
                 return
         self._unlock(pin, self.query_one("#pin2", Input).display)
 
@@ -162,7 +163,7 @@ class TherapistScreen(AppScreen):
             if new:
                 set_pin(log, pin)
             ok = check_pin(log, pin)
-        except (PinRefused, ValueError, RideLogError) as e:
+        except (TherapistError, ValueError, RideLogError) as e:
             self.app.call_from_thread(self.notify, str(e), severity="error")
             return
         if not ok:
@@ -228,7 +229,7 @@ class TherapistScreen(AppScreen):
             if app.trainer.link is None:
                 raise LinkError("no trainer connected: caps go to the trainer first, then into the log")
             held = send_caps(app.trainer.link, app.ridelog, app.patient["id"], caps, pin, who, reason)
-        except (PinRefused, LinkError, RideLogError) as e:
+        except (TherapistError, LinkError, RideLogError, ValueError) as e:
             app.call_from_thread(self._problem, "Caps not changed: %s" % e)
             return
         app.call_from_thread(self.notify, "The trainer now holds these caps: %s" % held)
