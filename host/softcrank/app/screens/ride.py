@@ -73,6 +73,8 @@ class RideScreen(AppScreen):
 
     def show_state(self) -> None:
         """Draw everything from the app's RideState."""
+        if not self.query(Banner):
+            return  # not composed yet: on_screen_resume draws it all
         ride = self.app.ride
         t = ride.latest
         goals = ride.goals
