@@ -61,16 +61,35 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser(
-        "demo", help="ride one session on the virtual trainer and show it",
-        description="Runs the real firmware on the MicroPython interpreter with a virtual rider, "
-        "drives one session over the wire protocol and prints what the rider would see.",
+        "demo", help="the app on the virtual trainer, with a demo patient (--console: a ride as text)",
+        description="Opens the softcrank app on the virtual trainer (the real firmware on the MicroPython "
+        "interpreter, a virtual rider) with a demo patient whose past sessions are ridden on the virtual "
+        "trainer in the background, so Review and Progress have something to show. The demo's ride log is "
+        "demo.sqlite in a temporary folder, deleted when the app closes (--db FILE keeps it): your own ride "
+        "log is never touched. The demo's therapist PIN is 123456. With --console, rides one session and "
+        "prints what the rider would see instead.",
     )
-    demo.add_argument("--work", type=_positive_int, default=5, metavar="MIN", help="work phase, minutes (default 5; clamped to the caps)")
-    demo.add_argument("--speed", type=_speed, default=60.0, metavar="X", help="virtual time runs X times real time (default 60; 0: as fast as possible)")
+    demo.add_argument("--console", action="store_true", help="no app: ride one session and print it as text")
+    demo.add_argument("--work", type=_positive_int, default=5, metavar="MIN", help="with --console: work phase, minutes "
+                      "(default 5; clamped to the caps)")
+    demo.add_argument("--speed", type=_speed, default=None, metavar="X", help="virtual time runs X times real time "
+                      "(default 10 in the app, 60 with --console; 0, as fast as possible, only with --console)")
     demo.add_argument("--seed", type=int, default=None, metavar="N", help="the virtual rider's random seed (default: the scenario's)")
     demo.add_argument("--scenario", metavar="FILE", help="what the virtual rider does: a file, or a bundled name "
                       "(default: demo; bundled: %s)" % ", ".join(bundled_scenarios()))
-    demo.add_argument("--every", type=_positive_int, default=30, metavar="S", help="a status line every S virtual seconds (default 30)")
+    demo.add_argument("--every", type=_positive_int, default=30, metavar="S", help="with --console: a status line every "
+                      "S virtual seconds (default 30)")
+    demo.add_argument("--db", metavar="FILE", help="the app's demo ride log (default: a temporary demo.sqlite, deleted "
+                      "at the end)")
+
+    app = sub.add_parser(
+        "app", help="the app (also what `softcrank` alone opens)",
+        description="Opens the softcrank app: Connect, Patient, Ride, Review, Progress and Therapist screens. "
+        "F1 shows the keys.",
+    )
+    app.add_argument("--db", metavar="FILE", help="the ride log (default: %s)" % _default_db())
+    app.add_argument("--port", metavar="PATH", help="connect to the trainer on PATH once a patient is chosen "
+                     "(default: choose on the Connect screen)")
 
     sim = sub.add_parser(
         "sim", help="run the virtual trainer on a pseudo-terminal until Ctrl-C",
@@ -202,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        return _demo(args)
+        return _demo(args) if args.console else _demo_app(args)
+    if args.command in ("app", None):
+        return _app(getattr(args, "db", None), getattr(args, "port", None))
     if args.command == "decode":
         return _decode(args.file)
     if args.command == "sim":
@@ -219,6 +240,51 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+APP_DEMO_SPEED = 10.0  # the app's demo: an 18-minute session in under 2 minutes, still watchable
+
+
+def _app_missing(command: str, e: ImportError) -> int:
+    print("softcrank %s: the app needs Textual (%s): pip install 'softcrank[app]'" % (command, e), file=sys.stderr)
+    return 1
+
+
+def _app(db: str | None, port: str | None) -> int:
+    try:
+        from .app.launch import run_app
+    except ImportError as e:
+        return _app_missing("app", e)
+    from .ridelog import RideLogError
+
+    try:
+        return run_app(db, port)
+    except RideLogError as e:
+        print("softcrank: %s" % e, file=sys.stderr)
+        return 1
+
+
+def _demo_app(args) -> int:
+    if args.speed == 0:
+        print("softcrank demo: --speed 0 (as fast as possible) is for --console; the app needs a pace", file=sys.stderr)
+        return 2
+    try:
+        from .app.launch import run_demo_app
+    except ImportError as e:
+        return _app_missing("demo", e)
+    from .ridelog import RideLogError
+
+    try:
+        path = _bundled(args.scenario) if args.scenario else None
+        if path:
+            scenario.load(path)
+        return run_demo_app(args.speed or APP_DEMO_SPEED, path, args.seed, args.db)
+    except scenario.ScenarioError as e:
+        print("softcrank demo: %s" % e, file=sys.stderr)
+        return 2
+    except (InterpreterMissing, ImageError, RideLogError) as e:
+        print("softcrank demo: %s" % e, file=sys.stderr)
+        return 1
+
+
 def _demo(args) -> int:
     from .demo import DemoError, run_demo
 
@@ -226,7 +292,8 @@ def _demo(args) -> int:
         path = _bundled(args.scenario) if args.scenario else None
         if path:
             scenario.load(path)  # a clear error now, before anything starts
-        result = run_demo(work_min=args.work, speed=args.speed, seed=args.seed, scenario=path, every_s=args.every)
+        speed = 60.0 if args.speed is None else args.speed
+        result = run_demo(work_min=args.work, speed=speed, seed=args.seed, scenario=path, every_s=args.every)
     except scenario.ScenarioError as e:
         print("softcrank demo: %s" % e, file=sys.stderr)
         return 2

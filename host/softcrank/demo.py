@@ -34,13 +34,15 @@ class DemoError(RuntimeError):
 
 
 def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, scenario: str | None = None,
-             every_s: int = 30, out: TextIO = sys.stdout, heap: str | None = None,
-             caps: list[int] | None = None) -> dict:
+             every_s: int = 30, out: TextIO | None = None, heap: str | None = None,
+             caps: list[int] | None = None, tap: Callable[[Frame], object] | None = None) -> dict:
     """Ride one session on the virtual trainer; returns figures about the run.
 
     `heap` sets the interpreter's heap (e.g. "160K", a tighter budget than a Pico's);
     `caps` sets the therapist's caps first (the CAPS fields, in order), signed with DEMO_KEY.
-    The board's flash is a temporary folder holding DEMO_KEY: nothing lands in the current one."""
+    The board's flash is a temporary folder holding DEMO_KEY: nothing lands in the current one.
+    `tap(frame)` sees every frame the firmware sends, in order (demo_history stores them)."""
+    out = out if out is not None else sys.stdout  # looked up now: whoever redirected it since import
     cmd = [micropython()] + (["-X", "heapsize=" + heap] if heap else []) + [
         "-m", "softcrank_sim.main", "--speed", str(speed),
            "--scenario", scenario or str(scenario_path("demo"))]
@@ -51,7 +53,10 @@ def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, sc
         f.write(DEMO_KEY.hex() + "\n")
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment(), cwd=flash)
     try:
-        return ride(_pipe_sender(proc), _reader(proc.stdout), work_min, every_s, out.write, caps)
+        frames = _reader(proc.stdout)
+        if tap is not None:
+            frames = _tapped(frames, tap)
+        return ride(_pipe_sender(proc), frames, work_min, every_s, out.write, caps)
     finally:
         if proc.stdin and not proc.stdin.closed:
             proc.stdin.close()
@@ -177,6 +182,13 @@ def _reader(lines):
             yield parse(line)
         except FrameError:
             continue  # noise on the line: the protocol's sequence numbers show any gap
+
+
+def _tapped(frames, tap):
+    for frame in frames:
+        if frame is not None:
+            tap(frame)
+        yield frame
 
 
 def serial_frames(port):

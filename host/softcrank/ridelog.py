@@ -58,6 +58,10 @@ BATCH_SIZE = 50
 # ... or sooner, once the oldest pending record has waited this long: at 1-10 Hz a batch takes
 # 5-50 s to fill, and the link's once-a-second ACK should still move every second.
 MAX_DELAY_S = 1.0
+# A plan's sessions a week: rehab cycling is prescribed 2-5 times a week; twice a day is the most
+# any plan asks, and without a plan adherence is measured against 3.
+SESSIONS_PER_WEEK_MAX = 14
+DEFAULT_SESSIONS_PER_WEEK = 3
 _FETCH_ROWS = 1000  # samples() reads this many rows at a time, holding the lock only meanwhile
 
 APPLICATION_ID = 0x53434B31  # "SCK1" in PRAGMA application_id: this file is a softcrank ride log
@@ -233,7 +237,22 @@ def _v3(db: sqlite3.Connection, now: str) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite3.Connection, now: str) -> None:
+    """The therapist's session plan per patient (work time, cadence band, resistance, sessions a
+    week), kept as a history like the caps: the app sends it as GOALS before a ride, and
+    Progress measures adherence against it."""
+    db.execute("""CREATE TABLE plans (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patients (id),
+        set_at TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        dur_min INTEGER NOT NULL, cad_lo_rpm INTEGER NOT NULL, cad_hi_rpm INTEGER NOT NULL,
+        res_pct INTEGER NOT NULL,
+        sessions_per_week INTEGER NOT NULL CHECK (sessions_per_week BETWEEN 1 AND 14))""")
+    db.execute("CREATE INDEX plans_by_patient ON plans (patient_id, id)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SAMPLE_COLUMNS = ", ".join(SAMPLE_FIELDS)
@@ -389,6 +408,38 @@ class RideLog:
         if history:
             return history[-1]["caps"]
         return dict(zip(CAP_NAMES, Caps().values))
+
+    @_locked
+    def set_plan(self, patient_id: int, goals, sessions_per_week: int, set_by: str) -> int:
+        """Record a new session plan for a patient; returns the entry's id.
+
+        `goals` are the GOALS fields (by name or in protocol order), checked against the
+        patient's current caps exactly as the device would hold them; `sessions_per_week` is
+        what adherence is measured against (1..SESSIONS_PER_WEEK_MAX)."""
+        goals = _checked_goals(goals, _values(self.current_caps(patient_id), CAP_NAMES, "caps"))
+        if not _is_int(sessions_per_week) or not 1 <= sessions_per_week <= SESSIONS_PER_WEEK_MAX:
+            raise RideLogError("sessions a week must be 1..%d, got %r" % (SESSIONS_PER_WEEK_MAX, sessions_per_week))
+        set_by = _text(set_by, "who set the plan")
+        with self._transaction("recording a plan") as db:
+            self._require_patient(db, patient_id)
+            return _insert(db, "INSERT INTO plans (patient_id, set_at, set_by, %s, sessions_per_week) VALUES (%s)"
+                           % (", ".join(GOAL_NAMES), ", ".join("?" * (len(GOAL_NAMES) + 4))),
+                           (patient_id, self._clock(), set_by, *goals, sessions_per_week))
+
+    @_locked
+    def current_plan(self, patient_id: int) -> dict:
+        """The patient's latest plan: {"goals": {...}, "sessions_per_week": n, "set_at", "set_by"};
+        without one, the firmware's default goals under the current caps, 3 sessions a week."""
+        self._require_patient(self._db, patient_id)
+        rows = self._read("SELECT * FROM plans WHERE patient_id = ? ORDER BY id DESC LIMIT 1", (patient_id,))
+        if rows:
+            row = rows[0]
+            return {"goals": {name: row[name] for name in GOAL_NAMES}, "sessions_per_week": row["sessions_per_week"],
+                    "set_at": row["set_at"], "set_by": row["set_by"]}
+        caps = Caps()
+        caps.set(_values(self.current_caps(patient_id), CAP_NAMES, "caps"))
+        return {"goals": dict(zip(GOAL_NAMES, Goals(caps).values)), "sessions_per_week": DEFAULT_SESSIONS_PER_WEEK,
+                "set_at": None, "set_by": None}
 
     def _require_patient(self, db: sqlite3.Connection, patient_id: int) -> None:
         known = _is_int(patient_id) and db.execute("SELECT 1 FROM patients WHERE id = ?", (patient_id,)).fetchone()

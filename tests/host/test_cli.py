@@ -30,9 +30,46 @@ def test_bad_arguments_are_refused_with_a_message(args, capsys):
     assert exit.value.code == 2 and "error" in capsys.readouterr().err
 
 
-def test_without_a_command_the_help_is_shown(capsys):
-    assert main([]) == 0
-    assert "demo" in capsys.readouterr().out
+def test_the_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exit.value.code == 0 and "demo" in out and "app" in out
+
+
+def test_without_a_command_the_app_opens_on_the_users_ride_log_and_ctrl_q_closes_it(tmp_path):
+    """The real thing in a pseudo-terminal: `softcrank` draws the app; ctrl+q ends it with 0."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path), TERM="xterm-256color", COLUMNS="80", LINES="24")
+    proc = subprocess.Popen([sys.executable, "-m", "softcrank"], stdin=slave, stdout=slave, stderr=slave, env=env,
+                            close_fds=True)
+    os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"Connect" not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                seen += os.read(master, 65536)
+        assert b"Connect" in seen and b"Therapist" in seen
+        os.write(master, b"\x11")  # ctrl+q
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert (tmp_path / "softcrank" / "ridelog.sqlite").exists()  # the user's ride log, opened (here: a temp one)
+
+
+def test_the_app_demo_refuses_speed_zero(capsys):
+    assert main(["demo", "--speed", "0"]) == 2
+    assert "--console" in capsys.readouterr().err
 
 
 def test_sim_without_the_interpreter_says_how_to_get_it(monkeypatch, capsys):

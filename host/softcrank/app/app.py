@@ -1,0 +1,240 @@
+"""The softcrank app: screens as modes, one trainer, the ride log, and the messages between them.
+
+Small on purpose: each screen lives in screens/, the trainer's threads in trainer.py, the
+ride's running state in ridestate.py. The app routes messages from the trainer to whatever
+needs them and keeps the few facts every screen shows (link state, patient).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+
+from ..link import LinkError
+from ..ridelog import GOAL_NAMES, RideLog, RideLogError
+from .messages import (CommandDone, HistoryReady, LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry,
+                       TrainerEvent)
+from .ridestate import RideState
+from .screens.connect import ConnectScreen, detected_picos
+from .screens.help import HelpScreen
+from .screens.patient import PatientScreen
+from .screens.progress import ProgressScreen
+from .screens.review import ReviewScreen
+from .screens.ride import RideScreen
+from .screens.therapist import TherapistScreen
+from .theme import HIGH_CONTRAST
+from .trainer import Trainer
+
+HISTORY_STOP_S = 15  # at most one past session's ride: the history stops between records
+ALERT_EVENTS = {"ESTOP": "error", "FAULT": "error", "SPASM": "warning", "HOST_LOST": "warning"}
+
+
+class SoftcrankApp(App):
+    """`ridelog`: the open ride log. `port`: connect to it at start (the virtual trainer's in
+    the demo); `patient_id`: start with that patient; `speed`: the virtual trainer's time
+    scale (link timings follow it); `history(each, stop)`: run in a worker at start to ride
+    past sessions (the demo), calling each(session_id) after each, ending soon once `stop` is set; `virtual_board`: makes a
+    VirtualBoard for the Connect screen; `on_connect(trainer)`: run once in a worker when the
+    trainer first connects (the demo sends its caps)."""
+
+    CSS_PATH = Path(__file__).parent / "softcrank.tcss"
+    TITLE = "softcrank"
+    ENABLE_COMMAND_PALETTE = False
+    MODES = {"connect": ConnectScreen, "patient": PatientScreen, "ride": RideScreen, "review": ReviewScreen,
+             "progress": ProgressScreen, "therapist": TherapistScreen}
+    BINDINGS = [
+        Binding("f1", "show_help", "Help"),
+        Binding("question_mark", "show_help", "Help", show=False),
+        Binding("f2", "switch_mode('connect')", "Connect", show=False),
+        Binding("f3", "switch_mode('patient')", "Patient", show=False),
+        Binding("f4", "switch_mode('ride')", "Ride", show=False),
+        Binding("f5", "switch_mode('review')", "Review", show=False),
+        Binding("f6", "switch_mode('progress')", "Progress", show=False),
+        Binding("f7", "switch_mode('therapist')", "Therapist", show=False),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    link_state = reactive("closed")
+    link_detail = reactive("no trainer chosen yet")
+    patient_name = reactive("")
+
+    def __init__(self, ridelog: RideLog, *, port: str | None = None, patient_id: int | None = None,
+                 speed: float = 1.0,
+                 history: Callable[[Callable[[int], None], threading.Event], object] | None = None,
+                 virtual_board: Callable[[], object] | None = None,
+                 on_connect: Callable[[Trainer], object] | None = None) -> None:
+        super().__init__()
+        self.ridelog = ridelog
+        self.ride = RideState()
+        self.trainer = Trainer(ridelog, self.post_message, speed)
+        self.port = port
+        self.patient: dict | None = None
+        self._start_patient = patient_id
+        self._history = history
+        self._virtual_board = virtual_board  # makes a VirtualBoard for the Connect screen's choice
+        self.board = None  # the virtual trainer this app started, if any
+        self._on_connect = on_connect  # run once in a worker at the first connection (the demo's caps)
+        self._stop_history = threading.Event()  # tells the history worker to stop
+        self._history_done = threading.Event()
+        if history is None:
+            self._history_done.set()
+        self.find_trainers = detected_picos  # the Connect screen's list; tests fix it
+        self.today = None  # Progress counts weeks up to this date (None: today); tests fix it
+
+    @property
+    def export_dir(self) -> Path:
+        return Path(self.ridelog.path).parent / "exports"
+
+    def on_mount(self) -> None:
+        self.register_theme(HIGH_CONTRAST)
+        self.theme = HIGH_CONTRAST.name
+        if self._start_patient is not None:
+            self.choose_patient(self._start_patient, connect=False)
+        if self._history is not None:
+            self._ride_history()
+        if self.port is not None and self.patient is not None:
+            self.connect(self.port)
+            self.switch_mode("ride")
+        else:
+            self.switch_mode("connect")
+
+    # ----- patient and trainer ----------------------------------------------------------------
+
+    def choose_patient(self, patient_id: int, connect: bool = True) -> None:
+        """Make `patient_id` the current patient; reconnect so the recorder stores for them."""
+        patient = next((p for p in self.ridelog.patients() if p["id"] == patient_id), None)
+        if patient is None:
+            self.notify("There is no patient %r." % patient_id, severity="error")
+            return
+        self.patient = patient
+        self.patient_name = "%s (affected side: %s)" % (patient["name"], patient["affected_side"])
+        if connect and self.port is not None:
+            self.connect(self.port)
+
+    def connect(self, port: str | None) -> None:
+        """Connect to the trainer on `port` (None: the Pico on USB) once a patient is chosen."""
+        self.port = port
+        if self.patient is None:
+            self.link_detail = "choose the patient first"
+            self.switch_mode("patient")
+            return
+        self._open_trainer(port, self.patient["id"])
+
+    @work(thread=True, exclusive=True, group="trainer")
+    def _open_trainer(self, port: str | None, patient_id: int) -> None:
+        self.trainer.open(port, patient_id)
+
+    @work(thread=True, exclusive=True, group="trainer")
+    def start_virtual_trainer(self) -> None:
+        """The Connect screen's "virtual trainer": start one and connect to it."""
+        if self.board is None:
+            self.board = self._virtual_board()
+            self.board.start()
+        self.call_from_thread(self.connect, self.board.port)
+
+    @work(thread=True, group="commands")
+    def send(self, type_: str, *values) -> None:
+        """Send a command to the trainer from a worker; the answer comes back as CommandDone."""
+        try:
+            self.trainer.command(type_, *values)
+            error = None
+        except Exception as e:  # LinkError, CommandRefused: said in words, nothing else changes
+            error = str(e)
+        self.post_message(CommandDone(type_, error))
+
+    @work(thread=True, group="commands")
+    def start_session(self) -> None:
+        """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START."""
+        try:
+            plan = self.ridelog.current_plan(self.patient["id"])
+            self.trainer.command("GOALS", *[plan["goals"][name] for name in GOAL_NAMES])
+            self.trainer.command("START")
+            error = None
+        except (LinkError, RideLogError) as e:
+            error = str(e)
+        self.post_message(CommandDone("START", error))
+
+    @work(thread=True, group="commands")
+    def _first_connect(self, setup: Callable[[Trainer], object]) -> None:
+        try:
+            setup(self.trainer)
+        except Exception as e:  # the demo's setup failed: say so, the app carries on
+            self.post_message(CommandDone("setup", str(e)))
+
+    @work(thread=True, group="history")
+    def _ride_history(self) -> None:
+        try:
+            self._history(lambda session_id: self.post_message(HistoryReady(session_id)), self._stop_history)
+            if not self._stop_history.is_set():
+                self.post_message(HistoryReady(None))
+        finally:
+            self._history_done.set()
+
+    # ----- messages from the trainer ------------------------------------------------------
+
+    def on_link_changed(self, message: LinkChanged) -> None:
+        self.link_state, self.link_detail = message.state, message.detail
+        if message.state in ("lost", "connected", "closed"):
+            self.ride.link_lost = message.state == "lost"
+        if message.state == "connected" and self._on_connect is not None:
+            setup, self._on_connect = self._on_connect, None
+            self._first_connect(setup)
+        self._tell_ride()
+
+    def on_telemetry(self, message: Telemetry) -> None:
+        self.ride.telemetry(message.frame)
+        self._tell_ride()
+
+    def on_trainer_event(self, message: TrainerEvent) -> None:
+        line = self.ride.event(message.frame)
+        severity = ALERT_EVENTS.get(message.frame["event"])
+        if severity and not isinstance(self.screen, RideScreen):
+            self.notify(line, severity=severity, timeout=10)
+        self._tell_ride()
+
+    def on_settings(self, message: Settings) -> None:
+        self.ride.caps, self.ride.goals = message.caps, message.goals
+        self._tell_ride()
+
+    def on_session_changed(self, message: SessionChanged) -> None:
+        self.ride.session_id = None if message.what == "ended" else message.session_id
+        if message.what == "ended":
+            self.notify("Session %d is in the ride log (Review: F5)." % message.session_id)
+
+    def on_records_lost(self, message: RecordsLost) -> None:
+        lost = message.lost
+        self.notify("%s records from %d could not be fetched (%s)." % (lost.count or "Some", lost.first, lost.reason),
+                    severity="warning", timeout=10)
+
+    def on_command_done(self, message: CommandDone) -> None:
+        if message.error:
+            self.notify("%s: %s" % (message.command, message.error), severity="error", timeout=8)
+
+    def on_history_ready(self, message: HistoryReady) -> None:
+        if message.session_id is None:
+            self.notify("The demo's past sessions are ready: Review (F5) and Progress (F6).")
+        if hasattr(self.screen, "reload"):
+            self.screen.reload()
+
+    def _tell_ride(self) -> None:
+        if isinstance(self.screen, RideScreen):
+            self.screen.show_state()
+
+    # ----- actions ------------------------------------------------------------------------------
+
+    def action_show_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def on_unmount(self) -> None:
+        self._stop_history.set()
+        self.trainer.close()
+        self._history_done.wait(HISTORY_STOP_S)
+        if self.board is not None:
+            self.board.stop()

@@ -1,0 +1,112 @@
+"""Pilot tests of the Ride screen against the virtual trainer (the real firmware on MicroPython):
+a session to done, pause and resume, the emergency stop banner, the link lost and back.
+
+The trainer runs SPEED times faster than real time with caps of a 1-minute warm-up and
+cool-down, so a whole session takes about 10 s; the app's link timings follow the speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app_helpers import PIN, SHORT_CAPS, SHORT_PLAN, SPEED, make_app, provision, until
+from softcrank.demo import DEMO_KEY
+from softcrank.therapist import send_caps
+from softcrank.app.widgets.banners import Banner
+from softcrank.virtual_board import VirtualBoard
+
+@pytest.fixture
+def board():
+    with VirtualBoard(speed=SPEED, key=DEMO_KEY) as virtual:
+        yield virtual
+
+
+def ride_app(log, patient, board):
+    provision(log)
+    log.set_plan(patient, SHORT_PLAN, 3, "test")
+    return make_app(log, port=board.port, patient_id=patient, speed=SPEED,
+                    on_connect=lambda trainer: send_caps(trainer.link, log, patient, SHORT_CAPS, PIN, "test"))
+
+
+async def ready(pilot):
+    app = pilot.app
+    await until(pilot, lambda: app.link_state == "connected", 30, "the link")
+    await until(pilot, lambda: app.ride.caps is not None and app.ride.caps["warmup_s"] == 60, 30, "the short caps")
+    await until(pilot, lambda: app.ride.latest is not None, 30, "telemetry")
+
+
+def banner(app) -> str | None:
+    """The Ride screen's banner, or None (also while the screen is still being composed)."""
+    banners = app.screen.query(Banner)
+    return banners.first().kind if banners else None
+
+
+def test_a_session_rides_to_done_and_lands_in_the_ride_log(log, patient, board):
+    async def scenario():
+        app = ride_app(log, patient, board)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            await pilot.press("s")
+            await until(pilot, lambda: app.ride.state == "U", 30, "the warm-up")
+            assert "Phase: WARM-UP" in str(app.screen.query_one("#phase").render())
+            await until(pilot, lambda: app.ride.state == "D", 120, "the session's end")
+            await until(pilot, lambda: app.ride.session_id is None and log.sessions(patient), 30, "the recorder")
+            assert any("session complete" in line for line in app.ride.events)
+            assert "complete" in str(app.screen.query_one("#events").render())
+        session = log.sessions(patient)[-1]
+        assert session["end_state"] == "D" and session["goals"] == SHORT_PLAN
+        assert log.missing_recs(session["id"]) == []
+        assert [e.event for e in log.events(session["id"])][0] == "START"
+    asyncio.run(scenario())
+
+
+def test_space_pauses_and_resumes_and_x_stops(log, patient, board):
+    async def scenario():
+        app = ride_app(log, patient, board)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            await pilot.press("s")
+            await until(pilot, lambda: app.ride.state in "UW", 30, "riding")
+            await pilot.press("space")
+            await until(pilot, lambda: app.ride.state == "P", 30, "paused")
+            await pilot.press("space")
+            await until(pilot, lambda: app.ride.state in "UW", 30, "riding again")
+            await pilot.press("x")
+            await until(pilot, lambda: app.ride.state in "DI", 30, "the session over after stop")
+            await until(pilot, lambda: app.ride.session_id is None, 30, "the session's end in the log")
+        events = [e.event for e in log.events(log.sessions(patient)[-1]["id"])]
+        assert events.index("PAUSE") < events.index("RESUME") < events.index("STOP")
+    asyncio.run(scenario())
+
+
+def test_the_emergency_stop_key_puts_up_the_banner_and_x_clears_it(log, patient, board):
+    async def scenario():
+        app = ride_app(log, patient, board)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            await pilot.press("s")
+            await until(pilot, lambda: app.ride.state in "UW", 30, "riding")
+            assert banner(app) is None
+            await pilot.press("e")
+            await until(pilot, lambda: banner(app) == "estop", 30, "the e-stop banner")
+            assert "EMERGENCY STOP" in str(app.screen.query_one(Banner).render())
+            assert app.ride.latest["res_pm"] == 0
+            await pilot.press("x")
+            await until(pilot, lambda: banner(app) is None and app.ride.state == "I", 30, "cleared")
+        assert log.sessions(patient)[-1]["end_state"] == "E"
+    asyncio.run(scenario())
+
+
+def test_a_pulled_cable_puts_up_the_link_lost_banner_until_it_is_back(log, patient, board):
+    async def scenario():
+        app = ride_app(log, patient, board)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            board.unplug()
+            await until(pilot, lambda: banner(app) == "lost", 30, "the link-lost banner")
+            assert "LINK LOST" in str(app.screen.query_one("#linkbar").render())
+            board.plug()
+            await until(pilot, lambda: app.link_state == "connected" and banner(app) is None, 60, "the link back")
+    asyncio.run(scenario())
