@@ -1,0 +1,129 @@
+"""The link: bytes per telemetry sample on the wire, the UART share, replay throughput.
+
+Both over the real firmware on the virtual trainer's pseudo-terminal. A UART frames each byte
+with a start and a stop bit, so 115200 baud carries 11520 bytes a second.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+
+import serial
+
+from softcrank_fw import protocol as P
+
+from ..frames import Commander, FrameError, await_frame, parse
+from ..link import Link
+from ..virtual_board import VirtualBoard
+from . import Figure
+
+UART_BYTES_S = 115200 // 10  # 8 data bits + start + stop
+RECORDS_PER_TICK = 4  # loop.RECORDS_PER_TICK: what the firmware sends at most each 10 ms tick
+RIDE_CAPS = [40, 35, 120, 250, 30, 5, 60]
+RIDE_GOALS = [20, 15, 25, 30]
+
+
+def wire_bytes(seconds: float) -> list[int]:
+    """Lengths on the wire (newline included) of the T frames of a loaded ride at 50 Hz."""
+    speed = 10
+    lengths: list[int] = []
+    with VirtualBoard(speed=speed) as board:
+        with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
+            send = Commander()
+            for command in (("HELLO", P.PROTOCOL_VERSION), ("CAPS", *RIDE_CAPS), ("GOALS", *RIDE_GOALS),
+                            ("RATE", 50), ("START",)):
+                seq = send.seq
+                port.write(send(*command))
+                if await_frame(port, lambda f: f.type in "AN" and f["ref"] == seq, 10) is None:
+                    raise RuntimeError("the virtual trainer did not answer %s" % command[0])
+            end = time.monotonic() + seconds / speed
+            while time.monotonic() < end:
+                line = port.readline()
+                try:
+                    frame = parse(line)
+                except FrameError:
+                    continue
+                if frame.type == "T" and frame["state"] in "UW":
+                    lengths.append(len(line))
+    if not lengths:
+        raise RuntimeError("no telemetry from the virtual trainer")
+    return lengths
+
+
+class Arrivals:
+    """The sink: when each record arrived."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.recs: list[int] = []
+        self.lock = threading.Lock()
+
+    def store(self, frames) -> None:
+        now = time.monotonic()
+        with self.lock:
+            for f in frames:
+                self.times.append(now)
+                self.recs.append(f["rec"])
+
+
+def replay_rate(unplugged_s: float) -> dict:
+    """Unplug a trainer sending 50 Hz for `unplugged_s`, plug it back, and time the catch-up:
+    records a second from the first one after the plug until they come at the live pace."""
+    sink = Arrivals()
+    with VirtualBoard(speed=1) as board:
+        with Link(board.port, store=sink.store) as link:
+            link.command("RATE", 50)
+            time.sleep(1)
+            board.unplug()
+            time.sleep(unplugged_s)
+            with sink.lock:
+                before = len(sink.times)
+            plugged = time.monotonic()
+            board.plug()
+            deadline = plugged + unplugged_s + 30  # reconnect (silence, back-off, handshake), catch up
+            while time.monotonic() < deadline:
+                time.sleep(0.5)
+                with sink.lock:
+                    times, recs = sink.times[before:], list(sink.recs)
+                end = _caught_up(times)
+                if end is not None:
+                    break
+    if end is None:
+        raise RuntimeError("the replay did not catch up in time (%d records after the plug)" % len(times))
+    return {"records": end, "seconds": times[end] - times[0], "reconnect_s": times[0] - plugged,
+            "missing": len(set(range(min(recs), max(recs) + 1)) - set(recs))}
+
+
+def _caught_up(times: list[float]) -> int | None:
+    """The index of the first record after which they come at the live pace (20 records take
+    0.4 s at 50 Hz, against 0.05 s replayed at 400 a second), if that happened yet."""
+    window = 20
+    for i in range(window, len(times) - window):
+        if times[i + window] - times[i] > 0.2:
+            return i
+    return None
+
+
+def run(quick: bool) -> list[Figure]:
+    lengths = wire_bytes(20 if quick else 120)
+    per_sample = statistics.mean(lengths)
+    replay = replay_rate(4 if quick else 30)
+    rate = replay["records"] / replay["seconds"]
+    return [
+        Figure("link.bytes_per_sample", "bytes per telemetry sample on the wire (mean of %d, max %d)"
+               % (len(lengths), max(lengths)), round(per_sample, 1), "B"),
+        Figure("link.uart_share_10hz_pct", "share of a 115200-baud UART at 10 Hz", round(100 * per_sample * 10 / UART_BYTES_S, 1),
+               "%", "100 %"),
+        Figure("link.uart_share_50hz_pct", "share of a 115200-baud UART at 50 Hz", round(100 * per_sample * 50 / UART_BYTES_S, 1),
+               "%", "100 %"),
+        Figure("link.uart_max_samples_s", "samples a second a 115200-baud UART could carry", round(UART_BYTES_S / per_sample),
+               "/s"),
+        Figure("link.replay_samples_s", "replay after a reconnect (%d records)" % replay["records"], round(rate), "/s",
+               "%d/s (4 a tick)" % (RECORDS_PER_TICK * 100)),
+        Figure("link.replay_ratio", "replay rate / the firmware's 4 records a tick", round(rate / (RECORDS_PER_TICK * 100), 2),
+               "x", "1"),
+        Figure("link.reconnect_s", "plug-in to the first replayed record", round(replay["reconnect_s"], 2), "s"),
+        Figure("link.replay_missing", "records missing after the replay", replay["missing"], "", "0"),
+    ]
