@@ -39,6 +39,7 @@ def wire_bytes(seconds: float) -> list[int]:
                 if await_frame(port, lambda f: f.type in "AN" and f["ref"] == seq, 10) is None:
                     raise RuntimeError("the virtual trainer did not answer %s" % command[0])
             end = time.monotonic() + seconds / speed
+            beat = 0.0
             while time.monotonic() < end:
                 line = port.readline()
                 try:
@@ -47,6 +48,9 @@ def wire_bytes(seconds: float) -> list[int]:
                     continue
                 if frame.type == "T" and frame["state"] in "UW":
                     lengths.append(len(line))
+                if frame.type == "T" and time.monotonic() > beat:  # the heartbeat: or it pauses after 10 s
+                    port.write(send("ACK", frame["rec"]))
+                    beat = time.monotonic() + 0.5 / speed
     if not lengths:
         raise RuntimeError("no telemetry from the virtual trainer")
     return lengths
