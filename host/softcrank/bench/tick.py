@@ -38,6 +38,8 @@ def run(quick: bool) -> list[Figure]:
                "B", "0"),
         Figure("tick.period_max_ms_reading", "worst tick period, host reading 50 Hz telemetry",
                period["reading"]["period_max_us"] / 1000, "ms", "15 ms (late)"),
+        Figure("tick.late_ticks_reading", "late ticks (> 15 ms) of %d, host reading" % period["reading"]["ticks"],
+               period["reading"]["late"], "", "0"),
         Figure("tick.period_max_ms_not_reading", "worst tick period, host not reading for %.0f s" % period["quiet_s"],
                quiet["period_max_us"] / 1000, "ms", "15 ms (late)"),
         Figure("tick.late_ticks_not_reading", "late ticks (> 15 ms) of %d, host not reading" % quiet["ticks"],

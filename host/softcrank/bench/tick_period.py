@@ -3,8 +3,9 @@
 Runs the virtual trainer in real time (speed 1) at 50 Hz telemetry, reads it for a while, then
 stops reading for 90 s so the pseudo-terminal (20 KB), the relay's buffer (68 KB) and the
 pipe behind it (64 KB) fill up: about 150 KB at ~2.2 KB/s takes some 70 s, and past that the
-firmware's writes are refused and its link retries on later ticks. Then it asks again. The firmware measures its own
-tick periods by the wall clock and reports them with STATS.
+firmware's writes are refused and its link retries on later ticks. Then it reads the backlog
+for 3 s (an answer written while the port was full is lost) and asks again. The firmware
+measures its own tick periods by the wall clock and reports them with STATS.
 
 (benchmarks/tick_period.py runs this on its own.)
 """
@@ -24,14 +25,18 @@ NOMINAL_US = 10_000  # loop.TICK_US
 LATE_US = 15_000  # loop.LATE_US: a tick counts as late past this
 
 
-def stats(port, send) -> dict:
-    """Ask for STATS; returns the S frame's fields (reading and dropping telemetry on the way)."""
-    seq = send.seq
-    port.write(send("STATS"))
-    frame = await_frame(port, lambda f: f.type == "S" or (f.type == "N" and f["ref"] == seq), 60)
-    if frame is None or frame.type != "S":
-        raise RuntimeError("STATS not answered: %s" % (frame and frame["code"]))
-    return frame.fields
+def stats(port, send, tries: int = 3) -> dict:
+    """Ask for STATS; returns the S frame's fields (reading and dropping telemetry on the way).
+
+    An answer the firmware could not write (the port full) is gone, so ask again, afresh."""
+    frame = None
+    for _ in range(tries):
+        seq = send.seq
+        port.write(send("STATS"))
+        frame = await_frame(port, lambda f: f.type == "S" or (f.type == "N" and f["ref"] == seq), 10)
+        if frame is not None and frame.type == "S":
+            return frame.fields
+    raise RuntimeError("STATS not answered: %s" % (frame and frame["code"]))
 
 
 def read_for(port, send, seconds: float) -> None:
@@ -58,6 +63,7 @@ def measure(read_s: float = 10, quiet_s: float = 90) -> dict:
             read_for(port, send, read_s)
             reading = stats(port, send)
             time.sleep(quiet_s)  # the host stops reading
+            read_for(port, send, 3)  # takes the backlog, so STATS's answer can get through
             not_reading = stats(port, send)
     return {"reading": reading, "not_reading": not_reading, "read_s": read_s, "quiet_s": quiet_s}
 
