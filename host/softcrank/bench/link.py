@@ -128,6 +128,7 @@ def run(quick: bool) -> list[Figure]:
                "%d/s (4 a tick)" % (RECORDS_PER_TICK * 100)),
         Figure("link.replay_ratio", "replay rate / the firmware's 4 records a tick", round(rate / (RECORDS_PER_TICK * 100), 2),
                "x", "1"),
-        Figure("link.reconnect_s", "plug-in to the first replayed record", round(replay["reconnect_s"], 2), "s"),
+        Figure("link.reconnect_s", "plug-in to the first replayed record", round(replay["reconnect_s"], 2), "s",
+               "5 s back-off + handshake"),
         Figure("link.replay_missing", "records missing after the replay", replay["missing"], "", "0"),
     ]
