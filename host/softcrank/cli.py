@@ -32,6 +32,13 @@ def _speed(text: str) -> float:
     return value
 
 
+def _ride_speed(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError("must be above 0 and at most 1000")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="softcrank",
@@ -95,6 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv",), default="csv", help="the file format (default csv)")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
 
+    ride = sub.add_parser(
+        "ride", parents=[db], help="record one session headless, for a unit with no screen",
+        description="Connects to the trainer, starts a session for the patient (or carries on with "
+        "the trainer's unfinished one, after this laptop was restarted), prints what the rider would "
+        "see, and records every sample into the ride log until the session ends. A pause the trainer "
+        "made because the laptop went silent is resumed once the link is back; Ctrl-C stops the "
+        "session (resistance off). Exit status 0 when the session ended with nothing missing.",
+    )
+    ride.add_argument("--patient", metavar="P", required=True, help="the patient riding: an id or a name")
+    ride.add_argument("--port", metavar="PATH", help="the trainer's serial port or a `softcrank sim` port "
+                      "(default: the Pico found on USB)")
+    ride.add_argument("--work", type=_positive_int, metavar="MIN", help="work phase, minutes (default: the "
+                      "trainer's current plan; clamped to the caps)")
+    ride.add_argument("--every", type=_positive_int, default=30, metavar="S", help="a status line every S seconds "
+                      "of riding (default 30)")
+    ride.add_argument("--speed", type=_ride_speed, default=1.0, metavar="X", help="the trainer's clock runs X times "
+                      "real time: only for a virtual trainer started with `softcrank sim --speed X` (default 1)")
+
     bench = sub.add_parser(
         "bench", help="measure the firmware, link and ride log against their limits",
         description="Measures the control tick and cadence on the MicroPython interpreter, safety "
@@ -129,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         return _deploy(args)
     if args.command in ("patients", "sessions", "show", "export"):
         return _ridelog(args)
+    if args.command == "ride":
+        return _ride(args)
     if args.command == "bench":
         return _bench(args)
     parser.print_help()
@@ -251,6 +278,28 @@ def _ridelog(args) -> int:
     except OSError as e:
         print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
         return 1
+
+
+def _ride(args) -> int:
+    from . import logcmds
+    from .ride import RideError, record_session
+    from .ridelog import RideLog, RideLogError
+
+    signal.signal(signal.SIGTERM, _interrupted)  # a service manager's stop: end the session cleanly
+    try:
+        with RideLog(args.db) as log:
+            patient = logcmds.find_patient(log, args.patient)
+            result = record_session(log, patient["id"], args.port, work_min=args.work, every_s=args.every,
+                                    speed=args.speed, write=lambda line: print(line, flush=True))
+    except logcmds.NotFound as e:
+        print("softcrank ride: %s" % e, file=sys.stderr)
+        return 2
+    except (RideError, RideLogError, OSError) as e:
+        print("softcrank ride: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0 if result["missing"] == 0 and not result["lost"] else 1
 
 
 def _bundled(name: str) -> str:

@@ -17,11 +17,18 @@ from .ridelog import RideLog, RideLogError
 from .summary import summarize
 
 
-def ended(session: dict) -> str:
-    """How a session ended, in words."""
+def ended(session: dict, log: RideLog | None = None) -> str:
+    """How a session ended, in words. With the ride log, a session stopped early (the trainer
+    reports "done" after a STOP too) says so."""
+    if session["end_state"] == "D" and log is not None:
+        last = log.events(session["id"])[-1:]
+        if last and last[0].event == "STOP":
+            return "stopped early"
     if session["end_state"]:
         return STATE_WORDS.get(session["end_state"], session["end_state"])
     return "in progress" if session["ended_at"] is None else "ended, its end not seen"
+
+
 CSV_COLUMNS = (  # (header with unit, sample field, scale)
     ("rec", "rec", 1),
     ("t_s", "t_ms", 0.001),
@@ -74,7 +81,7 @@ def sessions(log: RideLog, args, out: TextIO | None = None) -> int:
         print("no sessions yet", file=out)
     for s in rows:
         print("%4d  %-20s %-24s %s" % (s["id"], s["started_at"][:19].replace("T", " "), names.get(s["patient_id"], "?"),
-                                       ended(s)), file=out)
+                                       ended(s, log)), file=out)
     return 0
 
 
@@ -96,7 +103,7 @@ def show(log: RideLog, args, out: TextIO | None = None) -> int:
     def num(value, fmt="%.1f", unit=""):
         return "--" if value is None else (fmt % value) + unit
 
-    print("session %d, %s, %s" % (session["id"], session["started_at"][:19].replace("T", " "), ended(session)), file=out)
+    print("session %d, %s, %s" % (session["id"], session["started_at"][:19].replace("T", " "), ended(session, log)), file=out)
     line("duration", "%d:%02d (riding %d:%02d, paused %d:%02d)" % (
         *divmod(int(s.duration_s), 60), *divmod(int(s.riding_s), 60), *divmod(int(s.paused_s), 60)))
     line("revolutions", "%.0f" % s.revolutions)

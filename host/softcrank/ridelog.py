@@ -323,6 +323,12 @@ class RideLog:
         return [dict(row) for row in self._read("SELECT * FROM patients ORDER BY name")]
 
     @_locked
+    def patient(self, patient_id: int) -> dict:
+        """One patient by id; RideLogError if there is none."""
+        self._require_patient(self._db, patient_id)
+        return dict(self._read("SELECT * FROM patients WHERE id = ?", (patient_id,))[0])
+
+    @_locked
     def set_caps(self, patient_id: int, values, set_by: str, reason: str = "") -> int:
         """Record new caps for a patient, with who set them and why; returns the entry's id.
 

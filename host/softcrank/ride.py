@@ -1,0 +1,235 @@
+"""`softcrank ride`: record one session headless, for a unit with no screen attached.
+
+Connects to the trainer, records into the ride log through a Recorder (recorder.py), starts a
+session (or carries on with the trainer's unfinished one, after this host was killed or the
+laptop restarted), prints what the rider would see as plain lines, and returns when the
+session has ended and every record of it is on disk.
+
+What it does by itself, and why:
+- a pause the trainer made because the laptop went silent (cable out, host restarted) is
+  resumed once the link is back: the host caused it, not the rider, and the firmware builds
+  resistance up again gently from zero. Pauses for any other reason (the rider's, overspeed,
+  several spasms) are left alone: they are the rider's rest;
+- Ctrl-C (or SIGTERM) stops the session (the brake goes to zero) before it exits;
+- a lost link is retried for ever (the trainer carries on safely by itself: it holds the
+  resistance after 3 s without the host and pauses after 10 s); Ctrl-C gives up.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from typing import Callable
+
+from softcrank_fw import protocol as P
+from softcrank_fw.ring import rec_diff
+
+from . import console
+from .frames import Frame
+from .link import CommandRefused, Link, LinkError, Lost
+from .logcmds import ended
+from .recorder import Recorder
+from .ridelog import RideLog
+from .summary import summarize
+
+__all__ = ["record_session", "RideError"]
+
+SESSION_STATES = ("U", "W", "C", "P", "R")  # the trainer is in a session
+_STOP_WAIT_S = 5.0  # after Ctrl-C: how long to wait for the trainer's STOP record
+
+
+class RideError(RuntimeError):
+    """The session could not be started or recorded; the message says why."""
+
+
+def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_min: int | None = None,
+                   every_s: int = 30, speed: float = 1.0, write: Callable[[str], object] = print,
+                   open_wait_s: float = 15.0) -> dict:
+    """Record one session; returns {"session": id, "end_state": letter or None, "lost": [...]}.
+
+    `speed`: the trainer's clock runs this many times real time (1 for a real trainer; a
+    virtual one started with `softcrank sim --speed X`): the link's heartbeat and timeouts are
+    scaled to match, so the trainer's 3 s hold and 10 s pause keep their meaning."""
+    frames: queue.Queue = queue.Queue()
+    sessions: queue.Queue = queue.Queue()
+    recorder = Recorder(ridelog, patient_id, on_session=lambda sid, what: sessions.put((sid, what)))
+    callbacks = recorder.link_callbacks()
+
+    def on_frame(frame: Frame) -> None:
+        recorder.on_frame(frame)
+        if frame.type in ("E", "T"):
+            frames.put(frame)
+
+    def on_state(state: str, detail: str) -> None:
+        if state in ("lost", "connecting") and detail:
+            write("link: %s: %s" % (state, detail))
+        elif state == "connected":
+            write("link: connected (%s)" % detail)
+
+    def on_lost(lost: Lost) -> None:
+        count = "an unknown number of" if lost.count is None else "%d" % lost.count
+        why = "the trainer restarted" if lost.reason == "restart" else "the trainer no longer held them"
+        write("link: %s records from %d could not be fetched: %s" % (count, lost.first, why))
+
+    callbacks.update(on_frame=on_frame, on_lost=lambda lost: (recorder.lost_records(lost), on_lost(lost)))
+    link = Link(port, on_state=on_state, **_timings(speed), **callbacks)
+    try:
+        link.open(wait=open_wait_s)
+    except LinkError as e:
+        raise RideError(str(e)) from e
+    try:
+        session = _begin(link, recorder, sessions, work_min, write)
+        return _follow(link, recorder, session, frames, sessions, every_s, write)
+    except KeyboardInterrupt:
+        if recorder.session_id is not None:
+            _stop(link, recorder, sessions, write)
+        raise
+    finally:
+        link.close()
+        ridelog.flush()
+
+
+def _timings(speed: float) -> dict:
+    if speed <= 0:
+        raise RideError("the speed must be above 0, got %r" % speed)
+    # The link's own defaults are for real time; a faster trainer needs them shorter. The
+    # answer timeout keeps a floor: the operating system's scheduling does not speed up.
+    from . import link as L
+
+    return {"heartbeat_s": L.HEARTBEAT_S / speed, "silence_s": L.SILENCE_S / speed,
+            "answer_timeout_s": max(L.ANSWER_TIMEOUT_S / speed, 0.1)}
+
+
+def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int | None,
+           write: Callable[[str], object]) -> int:
+    """Carry on with the trainer's unfinished session, or start one; returns its id."""
+    h = link.info["H"]
+    caps, goals = link.info["C"], link.info["G"]
+    write("trainer %s: firmware %s, protocol %d" % (h["device"], h["fw"], h["proto"]))
+    if recorder.resumed is not None and h["state"] in SESSION_STATES:
+        write("carrying on with session %d, which the trainer is still riding" % recorder.resumed)
+        return recorder.resumed
+    if h["state"] in SESSION_STATES:
+        raise RideError("the trainer is already in a session that this ride log does not know "
+                        "(another laptop started it?): stop it there first")
+    if h["state"] in ("E", "F"):
+        raise RideError("the trainer is %s: check the rider and the unit, then clear it with STOP"
+                        % console.STATE_WORDS[h["state"]])
+    if work_min is not None:
+        try:
+            goals = link.command("GOALS", work_min, goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])[0]
+        except CommandRefused as e:
+            raise RideError("the trainer refused the plan: %s" % e) from e
+    write("caps: resistance <= %d %%, cadence <= %d rpm, session <= %d min, ramp %d %%/min"
+          % (caps["max_res_pct"], caps["max_cad_rpm"], caps["max_dur_min"], caps["ramp_pct_min"]))
+    write("plan: %d min warm-up, %d min work at %d %%, cadence %d-%d rpm, %d min cool-down"
+          % (caps["warmup_s"] // 60, goals["dur_min"], goals["res_pct"], goals["cad_lo_rpm"],
+             goals["cad_hi_rpm"], caps["cooldown_s"] // 60))
+    try:
+        link.command("START")
+    except CommandRefused as e:
+        if e.code == "STATE":
+            raise RideError("the trainer cannot start now: the pedals are still being zeroed or a "
+                            "sensor is not ready; wait a moment and try again") from e
+        raise RideError(str(e)) from e
+    while True:  # the START record reaches the recorder through the link
+        try:
+            sid, what = sessions.get(timeout=5)
+        except queue.Empty:
+            raise RideError("the trainer accepted START but sent no START record") from None
+        if what == "started":
+            write("session %d started" % sid)
+            return sid
+
+
+def _follow(link: Link, recorder: Recorder, session: int, frames: queue.Queue, sessions: queue.Queue,
+            every_s: int, write: Callable[[str], object]) -> dict:
+    """Print status lines and events until the session has ended."""
+    status = console.Status()
+    goals = recorder.goals
+    start_rec = recorder.log.session(session)["start_rec"]
+    start_ms = _start_ms(recorder.log, session)
+    host_paused = _paused_by_silence(recorder.log, session)  # before this host: from the ride log
+    resumed_at: int | None = None  # the PAUSE record this host answered with RESUME
+    next_status = 0
+    write(console.STATUS_HEADER)
+    while not _ended(sessions, session):
+        try:
+            frame = frames.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if rec_diff(frame["rec"], start_rec) < 0:
+            continue  # the trainer's idle telemetry before START
+        if start_ms is None:
+            start_ms = frame["t_ms"]
+        elapsed = (frame["t_ms"] - start_ms) % P.REC_MODULO // 1000
+        if frame.type == "E":
+            write(console.event_line(frame, elapsed))
+            if frame["event"] == "PAUSE":
+                host_paused = frame["rec"] if frame["arg"] == P.PAUSE_HOST_SILENT else None
+            elif frame["event"] == "RESUME":
+                host_paused = None
+            continue
+        status.add(frame)
+        if elapsed >= next_status:
+            write(status.line(frame, elapsed, goals))
+            next_status = elapsed - elapsed % every_s + every_s
+        # The trainer paused because this host went silent, and the link is back: resume,
+        # once per pause, on live telemetry (not on records replayed from the pause).
+        if (frame["state"] == "P" and host_paused is not None and host_paused != resumed_at
+                and link.state == "connected" and link.latest() is frame):
+            resumed_at = host_paused
+            write("%6s >> the link is back: resuming" % console.clock(elapsed))
+            try:
+                link.command("RESUME")
+            except LinkError as e:
+                write("could not resume: %s" % e)
+    return _report(recorder, session, write)
+
+
+def _report(recorder: Recorder, session: int, write: Callable[[str], object]) -> dict:
+    recorder.log.flush()
+    row = recorder.log.session(session)
+    summary = summarize(recorder.log, session)
+    write("session %d %s: %s; %d samples stored, %d records missing"
+          % (session, "ended" if row["ended_at"] else "left unfinished", ended(row, recorder.log),
+             summary.samples, summary.records_missing))
+    return {"session": session, "end_state": row["end_state"], "lost": list(recorder.lost),
+            "samples": summary.samples, "missing": summary.records_missing}
+
+
+def _stop(link: Link, recorder: Recorder, sessions: queue.Queue, write: Callable[[str], object]) -> None:
+    """Ctrl-C: stop the session and wait a little for its STOP record to be stored."""
+    session = recorder.session_id
+    write("stopping the session (resistance off)")
+    try:
+        link.command("STOP")
+    except LinkError as e:
+        write("could not reach the trainer to stop it (%s): it pauses by itself after 10 s" % e)
+        return
+    deadline = time.monotonic() + _STOP_WAIT_S
+    while time.monotonic() < deadline and not _ended(sessions, session, timeout=0.2):
+        pass
+    _report(recorder, session, write)
+
+
+def _ended(sessions: queue.Queue, session: int, timeout: float = 0.0) -> bool:
+    try:
+        sid, what = sessions.get(timeout=timeout) if timeout else sessions.get_nowait()
+    except queue.Empty:
+        return False
+    return sid == session and what == "ended"
+
+
+def _start_ms(ridelog: RideLog, session: int) -> int | None:
+    """The session's START time on the trainer's clock, if its START record is stored."""
+    events = ridelog.events(session)
+    return events[0].t_ms if events and events[0].event == "START" else None
+
+
+def _paused_by_silence(ridelog: RideLog, session: int) -> int | None:
+    """The record of the session's standing pause for host silence, if the ride log has one."""
+    last = [e for e in ridelog.events(session) if e.event in ("PAUSE", "RESUME")][-1:]
+    if last and last[0].event == "PAUSE" and last[0].arg == P.PAUSE_HOST_SILENT:
+        return last[0].rec
+    return None
