@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deploy.add_argument("--port", metavar="PATH", help="the board's serial port (default: the Pico found on USB)")
 
+    from .summary import CRANK_LENGTH_M
+
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", metavar="FILE", help="the ride log (default: %s)" % _default_db())
     patients = sub.add_parser("patients", parents=[db], help="list patients, or add one",
@@ -96,11 +98,28 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Duration, revolutions, cadence and time in the target band, "
                           "per-leg force and symmetry, resistance and events of one session.")
     show.add_argument("session", metavar="SESSION", help="the session's number (see `softcrank sessions`)")
-    export = sub.add_parser("export", parents=[db], help="export a session's samples",
-                            description="Writes a session's samples with a header and units.")
-    export.add_argument("session", metavar="SESSION", help="the session's number")
-    export.add_argument("--format", choices=("csv",), default="csv", help="the file format (default csv)")
-    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
+    export = sub.add_parser(
+        "export", parents=[db], help="export a session as CSV, FIT or TCX",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Writes one session for a spreadsheet (csv) or a training platform (fit, tcx).\n\n"
+        "  csv  every sample as recorded: time, state, cadence, force and estimated power of\n"
+        "       each pedal, resistance, flags; the header names the units\n"
+        "  fit  a Garmin FIT activity (indoor cycling), one record a second: cadence (to 1/128\n"
+        "       rpm), estimated power, left/right balance, force on each pedal, resistance,\n"
+        "       running work and revolutions; lap and session totals as `softcrank show` has\n"
+        "       them, with the symmetry index\n"
+        "  tcx  Garmin Training Center XML, one trackpoint a second: cadence (whole rpm) and\n"
+        "       estimated watts; lap totals\n\n"
+        "Power is an estimate: pedal force x pedal speed on a %.2f m crank. The load cells\n"
+        "measure the whole force on the pedal, not only the part that turns the crank, so it\n"
+        "reads higher than a power meter would. A file given with -o is written whole or not\n"
+        "at all. A session without samples exports as CSV (the header alone), not as FIT or TCX."
+        % CRANK_LENGTH_M,
+    )
+    export.add_argument("session", metavar="SESSION", help="the session's number (see `softcrank sessions`)")
+    export.add_argument("--format", choices=("csv", "fit", "tcx"), default="csv", help="the file format (default csv)")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output; "
+                        "FIT needs -o or a redirection)")
 
     ride = sub.add_parser(
         "ride", parents=[db], help="record one session headless, for a unit with no screen",
@@ -262,14 +281,15 @@ def _default_db() -> str:
 
 def _ridelog(args) -> int:
     from . import logcmds
+    from .exports import ExportError
     from .ridelog import RideLog, RideLogError
 
     command = {"patients": logcmds.patients, "sessions": logcmds.sessions, "show": logcmds.show,
-               "export": logcmds.export_csv}[args.command]
+               "export": logcmds.export}[args.command]
     try:
         with RideLog(args.db) as log:
             return command(log, args)
-    except logcmds.NotFound as e:
+    except (logcmds.NotFound, ExportError) as e:
         print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
         return 2
     except RideLogError as e:

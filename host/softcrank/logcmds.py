@@ -1,17 +1,19 @@
-"""The ride log on the command line: patients, sessions, one session's summary, CSV export.
+"""The ride log on the command line: patients, sessions, one session's summary, exports.
 
 Each function takes an open RideLog and the parsed arguments, prints for a person (or JSON
-for a program) and returns the exit status. Bad input (an unknown patient or session) is a
-clear message and exit status 2; nothing is written except by `patients --add`.
+for a program) and returns the exit status. Bad input (an unknown patient or session, an
+export of an empty session) is a clear message and exit status 2; nothing is written except
+by `patients --add` and an export to -o FILE.
 """
 
 from __future__ import annotations
 
-import csv
 import json
+import os
 import sys
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
+from . import exports
 from .console import STATE_WORDS
 from .ridelog import RideLog, RideLogError
 from .summary import summarize
@@ -27,19 +29,6 @@ def ended(session: dict, log: RideLog | None = None) -> str:
     if session["end_state"]:
         return STATE_WORDS.get(session["end_state"], session["end_state"])
     return "in progress" if session["ended_at"] is None else "ended, its end not seen"
-
-
-CSV_COLUMNS = (  # (header with unit, sample field, scale)
-    ("rec", "rec", 1),
-    ("t_s", "t_ms", 0.001),
-    ("state", "state", None),
-    ("cadence_rpm", "cad_drpm", 0.1),
-    ("force_left_n", "force_l_dn", 0.1),
-    ("force_right_n", "force_r_dn", 0.1),
-    ("resistance_pct", "res_pm", 0.1),
-    ("phase_left_s", "left_s", 1),
-    ("flags", "flags", 1),
-)
 
 
 class NotFound(RideLogError):
@@ -118,24 +107,27 @@ def show(log: RideLog, args, out: TextIO | None = None) -> int:
     return 0
 
 
-def export_csv(log: RideLog, args, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
+def export(log: RideLog, args, out: BinaryIO | None = None) -> int:
+    """`softcrank export`: one session as CSV, FIT or TCX (exports says what each carries),
+    to -o FILE (written atomically) or to standard output, which takes FIT only if it is not
+    a terminal."""
     session = _session(log, args.session)
-    target = open(args.output, "w", newline="") if args.output else out
-    try:
-        writer = csv.writer(target)
-        writer.writerow([name for name, _, _ in CSV_COLUMNS])
-        count = 0
-        for sample in log.samples(session["id"]):
-            row = []
-            for _, field, scale in CSV_COLUMNS:
-                value = getattr(sample, field)
-                row.append(value if scale in (None, 1) else round(value * scale, 3))
-            writer.writerow(row)
-            count += 1
-    finally:
-        if args.output:
-            target.close()
     if args.output:
-        print("wrote %d samples of session %d to %s" % (count, session["id"], args.output), file=sys.stderr)
+        count = exports.export_file(log, session["id"], args.format, args.output)
+        print("wrote %d %s of session %d to %s" % (count, _UNITS[args.format], session["id"], args.output),
+              file=sys.stderr)
+        return 0
+    if out is None:
+        sys.stdout.flush()
+        out = sys.stdout.buffer
+        if args.format == "fit" and sys.stdout.isatty():
+            raise exports.ExportError("a FIT file is binary, not for a terminal: give -o FILE (or redirect the output)")
+    try:
+        exports.export(log, session["id"], args.format, out)
+        out.flush()
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs advise
     return 0
+
+
+_UNITS = {"csv": "samples", "fit": "one-second records", "tcx": "one-second trackpoints"}

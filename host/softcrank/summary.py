@@ -18,7 +18,8 @@ Pedal work is an estimate: a load cell measures the force on the pedal, not its 
 part, so work = force x pedal travel, the travel being 2 x pi x CRANK_LENGTH_M per
 revolution. It overstates what went into the crank, the same way for both legs, which is
 what the symmetry figures need. A negative reading (a foot lifting a clipped pedal, tare
-drift) adds nothing: a pedal is pushed.
+drift) adds nothing: a pedal is pushed. The same estimate per second is the power that the
+FIT and TCX exports carry (pedal_power_w: force x pedal speed).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Callable
 
 from softcrank_fw import protocol as P
 
@@ -39,7 +41,7 @@ RIDING = frozenset("UWCR")
 END_EVENTS = frozenset(("DONE", "STOP", "ESTOP", "FAULT"))  # the device left the session
 RES_BUCKETS = tuple(range(0, 100, 10))  # resistance profile: 0-10 %, 10-20 %, ... 90-100 %
 
-__all__ = ["CRANK_LENGTH_M", "PEDAL_TRAVEL_M", "Stretch", "Summary", "summarize"]
+__all__ = ["CRANK_LENGTH_M", "PEDAL_TRAVEL_M", "Stretch", "Summary", "pedal_power_w", "summarize", "timed"]
 
 
 @dataclass(frozen=True)
@@ -80,19 +82,26 @@ class Summary:
     last_third: Stretch  # ... its last third, by work time
 
 
-def summarize(ridelog: RideLog, session_id: int) -> Summary:
+def summarize(ridelog: RideLog, session_id: int, each: Callable[[Sample, int], object] | None = None,
+              fatigue: bool = True) -> Summary:
     """The figures of one session, from what the ride log has committed.
 
     Reads the samples twice, lazily (a 2-hour 50 Hz session is 360,000 of them): once for
-    everything, once more for the thirds of the work phase, whose length the first pass finds."""
+    everything, once more for the thirds of the work phase, whose length the first pass finds.
+    `each(sample, dt_ms)`, if given, sees every sample of the first pass in order, with the
+    milliseconds it stands for (as timed() gives them), so an export rides along instead of
+    reading the samples again. `fatigue=False` skips the second pass, for a caller that does
+    not need the thirds: first_third and last_third are then Stretch(None, None)."""
     events = ridelog.events(session_id)
     missing = sum(gap.length for gap in ridelog.missing_recs(session_id))
     whole = _Tally()
-    for sample, dt_ms in _timed(ridelog.samples(session_id)):
+    for sample, dt_ms in timed(ridelog.samples(session_id)):
         whole.add(sample, dt_ms)
+        if each is not None:
+            each(sample, dt_ms)
     first, last = _Tally(), _Tally()
     work_ms, elapsed_ms = whole.state_ms["W"], 0  # whole milliseconds: the thirds split exactly
-    for sample, dt_ms in _timed(ridelog.samples(session_id)):
+    for sample, dt_ms in timed(ridelog.samples(session_id)) if fatigue else ():
         if sample.state == "W":
             if 3 * elapsed_ms < work_ms:
                 first.add(sample, dt_ms)
@@ -141,11 +150,11 @@ class _Tally:
         self.res_max = res if self.res_max is None else max(self.res_max, res)
         self.res_time[min(int(res // 10) * 10, RES_BUCKETS[-1])] += dt
         forces = (max(s.force_l_dn, 0) / 10, max(s.force_r_dn, 0) / 10)
-        travel = PEDAL_TRAVEL_M * abs(rpm) / 60 * dt
+        power = pedal_power_w(s)
         for leg in (0, 1):
-            self.work[leg] += forces[leg] * travel
+            self.work[leg] += power[leg] * dt
             if s.state == "W":
-                self.work_w[leg] += forces[leg] * travel
+                self.work_w[leg] += power[leg] * dt
         if rpm > 0:
             self.moving_s += dt
             self.cadence_sum += rpm * dt
@@ -174,7 +183,18 @@ class _Tally:
             first_third=first.stretch(), last_third=last.stretch())
 
 
-def _timed(samples):
+def pedal_power_w(s: Sample) -> tuple[float, float]:
+    """The estimated power of the left and right pedal in one sample, in watts: the pedal's
+    force times its speed along its circle (PEDAL_TRAVEL_M x revolutions a second), so an
+    overestimate (see the module docstring). 0 outside the pedalling phases and for a
+    negative force; backward pedalling counts like forward, as it does in `revolutions`."""
+    if s.state not in PEDALLING:
+        return 0.0, 0.0
+    speed = PEDAL_TRAVEL_M * abs(s.cad_drpm) / 600  # m/s: cad_drpm is 0.1 rpm
+    return max(s.force_l_dn, 0) / 10 * speed, max(s.force_r_dn, 0) / 10 * speed
+
+
+def timed(samples):
     """Each sample with the milliseconds it stands for: until the next sample, capped."""
     previous, step = None, 0
     for sample in samples:

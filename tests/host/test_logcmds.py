@@ -60,7 +60,7 @@ def test_export_writes_every_sample_with_units(db, tmp_path):
     assert main(["export", "1", "--db", db, "--format", "csv", "-o", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 600
-    assert rows[0]["cadence_rpm"] == "20.0" and rows[0]["force_left_n"] == "60.0" and rows[0]["t_s"] == "0.1"
+    assert rows[0]["cadence_rpm"] == "20.0" and rows[0]["force_left_n"] == "60.0" and rows[0]["time_s"] == "0.100"
 
 
 def test_unknown_patients_and_sessions_are_clear_errors(db, capsys):

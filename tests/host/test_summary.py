@@ -1,5 +1,7 @@
 """Session figures on synthetic rides whose answers are known by hand."""
 
+import dataclasses
+
 import pytest
 
 from softcrank.frames import parse
@@ -117,3 +119,15 @@ def test_an_empty_session_summarizes_to_zeros_and_nones(log):
     assert (s.samples, s.duration_s, s.riding_s, s.revolutions, s.in_band_s, s.work_l_j) == (0, 0, 0, 0, 0, 0)
     assert s.cadence_avg_rpm is s.symmetry_index is s.share_l_pct is s.res_avg_pct is s.in_band_pct is None
     assert s.events == {} and s.first_third == s.last_third == Stretch(None, None)
+
+
+def test_each_sees_every_sample_once_and_fatigue_false_skips_only_the_thirds(log):
+    session = ride(log, (20, {"state": "U"}), (30, {}), (30, {"cad": 150}))
+    seen = []
+    quick = summarize(log, session, each=lambda sample, dt_ms: seen.append((sample.rec, dt_ms)), fatigue=False)
+    full = summarize(log, session)
+    assert [rec for rec, _ in seen] == [s.rec for s in log.samples(session)]
+    assert sum(dt for _, dt in seen) == 80_000  # each with the time it stands for
+    assert quick.first_third == quick.last_third == Stretch(None, None)
+    assert full.first_third == Stretch(pytest.approx(20), pytest.approx(0))
+    assert quick == dataclasses.replace(full, first_third=quick.first_third, last_third=quick.last_third)

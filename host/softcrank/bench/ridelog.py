@@ -1,4 +1,4 @@
-"""The ride log: ingest rate against bare SQLite, and opening and exporting a 2-hour ride.
+"""The ride log: ingest rate against bare SQLite, and opening and exporting (CSV, FIT, TCX) a 2-hour ride.
 
 The ingest goes through RideLog.add_records as the link feeds it (a few frames a call, a
 commit every BATCH_SIZE records, synchronous=FULL) and is set against a bare executemany of
@@ -10,9 +10,6 @@ the whole 2-hour ride is stored once more, through RideLog, for the review and e
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import sqlite3
 import tempfile
 import time
@@ -20,8 +17,8 @@ from pathlib import Path
 
 from softcrank_fw import protocol as P
 
+from ..exports import export_file
 from ..frames import Frame
-from ..logcmds import export_csv
 from ..ridelog import BATCH_SIZE, SAMPLE_FIELDS, RideLog
 from ..summary import summarize
 from . import Figure
@@ -29,6 +26,7 @@ from . import Figure
 RATE_HZ = 50
 FRAMES_PER_CALL = 5  # what the link's reader hands over per read at 50 Hz (0.1 s reads)
 PLOT_POINTS = 1000  # a plot a screen wide
+EXPORT_FORMATS = ("csv", "fit", "tcx")
 RATIO_SAMPLES = 30_000  # 10 minutes at 50 Hz: enough commits (600) to average the disk out
 CAPS = [20, 90, 30, 250, 5, 300, 180]
 GOALS = [85, 15, 25, 10]
@@ -100,12 +98,11 @@ def review(path: Path, session: int) -> dict:
     return {"plot_s": t1 - t0, "summary_s": t2 - t1, "points": len(points), "samples": summary.samples}
 
 
-def export(path: Path, session: int, out: Path) -> float:
-    """Seconds for `softcrank export` as CSV (its note on stderr is kept off the table)."""
-    args = argparse.Namespace(session=str(session), output=str(out))
-    with RideLog(path) as log, contextlib.redirect_stderr(io.StringIO()):
+def export(path: Path, session: int, fmt: str, out: Path) -> float:
+    """Seconds for `softcrank export --format FMT -o FILE`: exports.export_file, atomic and synced."""
+    with RideLog(path) as log:
         t0 = time.perf_counter()
-        export_csv(log, args)
+        export_file(log, session, fmt, out)
         return time.perf_counter() - t0
 
 
@@ -129,8 +126,10 @@ def run(quick: bool) -> list[Figure]:
         part = [f for f in frames[:RATIO_SAMPLES + 1] if f.type == "T"]  # the same rows for both
         ours_s, bare_s = ingest_ratio(Path(tmp), part, 3)
         seen = review(log_path, session)
-        export_s = export(log_path, session, Path(tmp) / "ride.csv")
-        csv_mb = (Path(tmp) / "ride.csv").stat().st_size / 1e6
+        exported = {}
+        for fmt in EXPORT_FORMATS:
+            out = Path(tmp) / ("ride." + fmt)
+            exported[fmt] = (export(log_path, session, fmt, out), out.stat().st_size / 1e6)
     if seen["samples"] != samples:
         raise RuntimeError("the ride log holds %d samples of %d" % (seen["samples"], samples))
     label = "%d-minute ride at 50 Hz (%d samples)" % (minutes, samples)
@@ -147,5 +146,5 @@ def run(quick: bool) -> list[Figure]:
         Figure("ridelog.open_summary_s", "its summary (summarize)", round(seen["summary_s"], 3), "s", "1 s"),
         Figure("ridelog.open_total_s", "open for review: plot + summary", round(seen["plot_s"] + seen["summary_s"], 3), "s",
                "1 s"),
-        Figure("ridelog.export_csv_s", "export it as CSV (%.1f MB)" % csv_mb, round(export_s, 3), "s", "10 s"),
-    ]
+    ] + [Figure("ridelog.export_%s_s" % fmt, "export it as %s (%.1f MB)" % (fmt.upper(), mb), round(seconds, 3), "s",
+                "10 s") for fmt, (seconds, mb) in exported.items()]

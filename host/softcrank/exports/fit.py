@@ -1,0 +1,190 @@
+"""FIT export: a Garmin FIT activity file, written with Garmin's own FIT SDK (garmin-fit-sdk).
+
+For training platforms and the apps patients already use (Garmin Connect, Strava, Golden
+Cheetah...). The file is an activity: file_id, device_info (softcrank as the creator), a
+timer start event, one record per second (see timeline), a timer stop and start around each
+pause, a timer stop, then one lap, one session and the activity message. Sport: cycling,
+sub-sport indoor_cycling.
+
+Each record carries:
+- cadence and fractional_cadence: the second's mean cadence to 1/128 rpm (FIT's cadence is
+  whole rpm, too coarse for riders at 5-30 rpm, so the fraction goes along);
+- power: the second's mean estimated power of both pedals, whole watts;
+- left_right_balance: FIT's encoding, the 0x80 bit set ("right") and the right pedal's share
+  of that power in % in the low 7 bits; absent when there is no power;
+- accumulated_power (joules, FIT's "watts" unit) and total_cycles: the running work and
+  revolutions, rounded, so the last record holds the session's totals;
+- resistance: the brake, 0..254 of its range (FIT's relative scale);
+- developer fields left_pedal_force and right_pedal_force (N, the second's mean as measured):
+  per-leg force matters more than power in foot-drop rehab, and FIT has no field for it.
+The session also carries the developer field symmetry_index (%, the summary's: work phase).
+
+Power is an estimate: the trainer has no power meter. Each pedal's power is its force times
+its speed along the pedal circle: P = F x 2 x pi x CRANK_LENGTH_M x rpm / 60, with
+CRANK_LENGTH_M = 0.17 m (summary.py; the device does not report its crank). The load cell
+measures the whole force on the pedal, and only its tangential part turns the crank, so this
+overstates the power, the same way for both legs: good for the left/right balance and for
+comparing sessions on one trainer, not for comparing with a real power meter. Outside the
+pedalling phases (warm-up, work, cool-down) power counts as zero, as in the summary's work.
+
+Lap and session carry the summary's figures (softcrank show): elapsed time (START to the end
+event), timer time (riding: the session less its pauses), revolutions, average and peak
+cadence, total work (J), average power (work / timer time), the highest record's power, and
+the left/right balance of the whole session's work (0x8000 set, right share x 100).
+
+The SDK's encoder builds the file in memory (the header holds its size): at one record a
+second, about 27 bytes a second, 0.2 MB for a 2-hour session, whatever the sample rate.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+import zlib
+from datetime import datetime, timezone
+from typing import BinaryIO
+
+from garmin_fit_sdk import BASE_TYPE, FIT_EPOCH_S, Encoder, Profile
+
+from softcrank import __version__
+from softcrank.ridelog import RideLog
+from softcrank.summary import Summary, summarize
+
+from .timeline import Second, Seconds, session_start, start_t_ms
+
+__all__ = ["write_fit"]
+
+_MESG = Profile["mesg_num"]
+
+# Developer fields: what FIT has no field for, and a therapist wants most (CLINICAL.md):
+# each pedal's force, and the symmetry index. Tools that show developer data (Golden
+# Cheetah's XDATA, fitdecode, Garmin's SDKs) read them by name and unit.
+FORCE_LEFT, FORCE_RIGHT, SYMMETRY_INDEX = 0, 1, 2
+_APP_ID = list(uuid.uuid5(uuid.NAMESPACE_URL, "softcrank:fit-developer-fields").bytes)  # fixed: one app
+_DEVELOPER_DATA_ID = {"mesg_num": _MESG["DEVELOPER_DATA_ID"], "application_id": _APP_ID,
+                      "application_version": 1, "developer_data_index": 0}
+
+
+def _field(number: int, name: str, units: str, mesg: str) -> dict:
+    return {"developer_data_id_mesg": _DEVELOPER_DATA_ID,
+            "field_description_mesg": {"mesg_num": _MESG["FIELD_DESCRIPTION"], "developer_data_index": 0,
+                                       "field_definition_number": number, "fit_base_type_id": BASE_TYPE["FLOAT32"],
+                                       "field_name": name, "units": units, "native_mesg_num": _MESG[mesg]}}
+
+
+DEVELOPER_FIELDS = {
+    FORCE_LEFT: _field(FORCE_LEFT, "left_pedal_force", "N", "RECORD"),  # the second's mean, as measured
+    FORCE_RIGHT: _field(FORCE_RIGHT, "right_pedal_force", "N", "RECORD"),
+    SYMMETRY_INDEX: _field(SYMMETRY_INDEX, "symmetry_index", "%", "SESSION"),  # summary.py's, work phase
+}
+_MAX_UINT8 = 254  # 255 is FIT's "invalid"
+_MAX_UINT16 = 65534
+
+
+def write_fit(ridelog: RideLog, session_id: int, out: BinaryIO) -> int:
+    """Write the session as a FIT activity file to a binary stream; returns the record count."""
+    session = ridelog.session(session_id)
+    start = session_start(session)
+    t0 = int(start.timestamp()) - FIT_EPOCH_S  # FIT time: seconds since 1989-12-31 00:00 UTC
+    serial = zlib.crc32(session["device_id"].encode()) or 1  # uint32z: 0 is "invalid"
+    fit = Encoder(field_descriptions=DEVELOPER_FIELDS)
+    fit.on_mesg(_MESG["FILE_ID"], {"type": "activity", "manufacturer": "development", "product": 0,
+                                   "serial_number": serial, "time_created": t0, "product_name": "softcrank"})
+    fit.write_mesg(_DEVELOPER_DATA_ID)
+    for field in DEVELOPER_FIELDS.values():
+        fit.write_mesg(field["field_description_mesg"])
+    fit.on_mesg(_MESG["DEVICE_INFO"], {"timestamp": t0, "device_index": "creator", "manufacturer": "development",
+                                       "product": 0, "serial_number": serial, "product_name": "softcrank",
+                                       "software_version": _version_number()})
+    fit.on_mesg(_MESG["EVENT"], {"timestamp": t0, "event": "timer", "event_type": "start"})
+    records = _Records(fit, t0)
+    points = Seconds(start_t_ms(ridelog, session_id))
+    # One pass over the samples: the summary's totals and the records together.
+    summary = summarize(ridelog, session_id, each=lambda sample, dt_ms: records.write(points.add(sample, dt_ms)),
+                        fatigue=False)
+    records.write(points.end())
+    end = max(records.last, t0 + math.ceil(summary.duration_s))
+    fit.on_mesg(_MESG["EVENT"], {"timestamp": end, "event": "timer", "event_type": "stop_all"})
+    totals = _totals(summary, t0, end, records.max_power)
+    fit.on_mesg(_MESG["LAP"], {**totals, "message_index": 0, "event": "lap", "event_type": "stop",
+                               "lap_trigger": "session_end"})
+    fit.on_mesg(_MESG["SESSION"], {**totals, "message_index": 0, "event": "session", "event_type": "stop",
+                                   "first_lap_index": 0, "num_laps": 1})
+    fit.on_mesg(_MESG["ACTIVITY"], {"timestamp": end, "total_timer_time": summary.riding_s, "num_sessions": 1,
+                                    "type": "manual", "event": "activity", "event_type": "stop",
+                                    "local_timestamp": end + _utc_offset_s(end)})
+    out.write(fit.close())
+    return records.count
+
+
+class _Records:
+    """Writes each second as a record, with a timer stop and start around each pause."""
+
+    def __init__(self, fit: Encoder, t0: int) -> None:
+        self.fit, self.t0 = fit, t0
+        self.count = self.max_power = 0
+        self.last = t0
+        self.paused = False
+
+    def write(self, second: Second | None) -> None:
+        if second is None:
+            return
+        self.last = self.t0 + second.at_s
+        if (second.state == "P") != self.paused:
+            self.paused = not self.paused
+            self.fit.on_mesg(_MESG["EVENT"], {"timestamp": self.last, "event": "timer",
+                                              "event_type": "stop" if self.paused else "start"})
+        record = _record(second, self.last)
+        self.max_power = max(self.max_power, record["power"])
+        self.fit.on_mesg(_MESG["RECORD"], record)
+        self.count += 1
+
+
+def _record(second: Second, timestamp: int) -> dict:
+    whole, fraction = _cadence(second.cadence_rpm)
+    power = second.power_l_w + second.power_r_w
+    record = {"timestamp": timestamp, "cadence": whole, "fractional_cadence": fraction,
+              "developer_fields": {FORCE_LEFT: second.force_l_n, FORCE_RIGHT: second.force_r_n},
+              "power": min(round(power), _MAX_UINT16), "accumulated_power": round(second.work_j),
+              "total_cycles": round(second.revolutions),
+              "resistance": min(round(second.resistance_pct * 254 / 100), _MAX_UINT8)}
+    if power > 0:
+        record["left_right_balance"] = 0x80 | round(100 * second.power_r_w / power)
+    return record
+
+
+def _totals(s: Summary, t0: int, end: int, max_power: int) -> dict:
+    """The lap's and the session's figures: the summary's (see the module docstring)."""
+    work = s.work_l_j + s.work_r_j
+    totals = {"timestamp": end, "start_time": t0, "sport": "cycling", "sub_sport": "indoor_cycling",
+              "total_elapsed_time": s.duration_s, "total_timer_time": s.riding_s,
+              "total_cycles": round(s.revolutions), "total_work": round(work), "max_power": max_power}
+    for name, rpm in (("avg", s.cadence_avg_rpm), ("max", s.cadence_peak_rpm)):
+        if rpm is not None:
+            totals[name + "_cadence"], totals[name + "_fractional_cadence"] = _cadence(rpm)
+    if s.riding_s > 0:
+        totals["avg_power"] = min(round(work / s.riding_s), _MAX_UINT16)
+    if work > 0:
+        totals["left_right_balance"] = 0x8000 | round(10000 * s.work_r_j / work)
+    if s.symmetry_index is not None:
+        totals["developer_fields"] = {SYMMETRY_INDEX: s.symmetry_index}
+    return totals
+
+
+def _cadence(rpm: float) -> tuple[int, float]:
+    """FIT's whole rpm and the fraction in 1/128 rpm (fractional_cadence's scale)."""
+    steps = min(round(abs(rpm) * 128), _MAX_UINT8 * 128 + 127)
+    return steps // 128, steps % 128 / 128
+
+
+def _version_number() -> float:
+    """softcrank's version as FIT's software_version (major.minor, in hundredths)."""
+    major, minor = (__version__.split(".") + ["0"])[:2]
+    return int(major) + min(int(minor), 99) / 100
+
+
+def _utc_offset_s(fit_time: int) -> int:
+    """This computer's UTC offset at that moment, for the activity's local_timestamp."""
+    moment = datetime.fromtimestamp(fit_time + FIT_EPOCH_S, timezone.utc).astimezone()
+    offset = moment.utcoffset()
+    return int(offset.total_seconds()) if offset else 0
