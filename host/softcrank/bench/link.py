@@ -21,6 +21,7 @@ from . import Figure
 
 UART_BYTES_S = 115200 // 10  # 8 data bits + start + stop
 RECORDS_PER_TICK = 4  # loop.RECORDS_PER_TICK: what the firmware sends at most each 10 ms tick
+LIVE_SLACK_S = 0.1  # a record that arrives within this of the live lag is live: the backlog is done
 RIDE_CAPS = [40, 35, 120, 250, 30, 5, 60]
 RIDE_GOALS = [20, 15, 25, 30]
 
@@ -57,10 +58,11 @@ def wire_bytes(seconds: float) -> list[int]:
 
 
 class Arrivals:
-    """The sink: when each record arrived."""
+    """The sink: when each record arrived, and its time on the trainer's clock."""
 
     def __init__(self) -> None:
         self.times: list[float] = []
+        self.t_ms: list[int] = []
         self.recs: list[int] = []
         self.lock = threading.Lock()
 
@@ -69,17 +71,28 @@ class Arrivals:
         with self.lock:
             for f in frames:
                 self.times.append(now)
+                self.t_ms.append(f["t_ms"])
                 self.recs.append(f["rec"])
+
+    def lags(self, start: int = 0) -> list[float]:
+        """How late each record arrived after it was made, in seconds (plus a constant: the two
+        clocks' offset). The trainer runs in real time (speed 1), so live records all have
+        about the same lag and replayed ones more."""
+        with self.lock:
+            return [t - ms / 1000 for t, ms in zip(self.times[start:], self.t_ms[start:])]
 
 
 def replay_rate(unplugged_s: float) -> dict:
     """Unplug a trainer sending 50 Hz for `unplugged_s`, plug it back, and time the catch-up:
-    records a second from the first one after the plug until they come at the live pace."""
+    records a second from the first one after the plug to the first that arrives as late as
+    live ones do (within LIVE_SLACK_S), the trainer's own timestamps saying which is which."""
     sink = Arrivals()
+    end = None
     with VirtualBoard(speed=1) as board:
         with Link(board.port, store=sink.store) as link:
             link.command("RATE", 50)
-            time.sleep(1)
+            time.sleep(2)
+            live = min(sink.lags())  # the clocks' offset, plus the least latency
             board.unplug()
             time.sleep(unplugged_s)
             with sink.lock:
@@ -87,27 +100,16 @@ def replay_rate(unplugged_s: float) -> dict:
             plugged = time.monotonic()
             board.plug()
             deadline = plugged + unplugged_s + 30  # reconnect (silence, back-off, handshake), catch up
-            while time.monotonic() < deadline:
+            while end is None and time.monotonic() < deadline:
                 time.sleep(0.5)
-                with sink.lock:
-                    times, recs = sink.times[before:], list(sink.recs)
-                end = _caught_up(times)
-                if end is not None:
-                    break
-    if end is None:
+                lags = sink.lags(before)
+                end = next((i for i, lag in enumerate(lags) if lag - live < LIVE_SLACK_S), None)
+    with sink.lock:
+        times, recs = sink.times[before:], list(sink.recs)
+    if end is None or end < 2:
         raise RuntimeError("the replay did not catch up in time (%d records after the plug)" % len(times))
     return {"records": end, "seconds": times[end] - times[0], "reconnect_s": times[0] - plugged,
             "missing": len(set(range(min(recs), max(recs) + 1)) - set(recs))}
-
-
-def _caught_up(times: list[float]) -> int | None:
-    """The index of the first record after which they come at the live pace (20 records take
-    0.4 s at 50 Hz, against 0.05 s replayed at 400 a second), if that happened yet."""
-    window = 20
-    for i in range(window, len(times) - window):
-        if times[i + window] - times[i] > 0.2:
-            return i
-    return None
 
 
 def run(quick: bool) -> list[Figure]:
