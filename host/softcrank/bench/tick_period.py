@@ -2,7 +2,7 @@
 
 Runs the virtual trainer in real time (speed 1) at 50 Hz telemetry, reads it for a while, then
 stops reading for 90 s so the pseudo-terminal (20 KB), the relay's buffer (68 KB) and the
-pipe behind it (64 KB) fill up: about 150 KB at ~2.2 KB/s takes some 70 s, and past that the
+pipe behind it (64 KB) fill up: about 150 KB at ~2.5 KB/s takes some 60 s, and past that the
 firmware's writes are refused and its link retries on later ticks. Then it reads the backlog
 for 3 s (an answer written while the port was full is lost) and asks again. The firmware
 measures its own tick periods by the wall clock and reports them with STATS.
