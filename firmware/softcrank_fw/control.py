@@ -62,6 +62,8 @@ EV_CAPS = const(19)
 EV_GOALS = const(20)
 EV_BOOT = const(21)
 EV_CAL_FAILED = const(22)
+EV_CAPS_REFUSED = const(23)
+EV_CAPS_DEFAULTS = const(24)
 
 SPASM_REST_MS = const(10_000)  # rest, unloaded, after a spasm before re-ramping
 SPASM_PAUSE_COUNT = const(3)  # this many spasms with less than SPASM_WINDOW_MS between them pause
@@ -420,7 +422,9 @@ class Controller:
             self._host_lost = False
             self._event(EV_HOST_BACK, 0)
 
-    def set_caps(self, values):
+    def set_caps(self, values, restored=False):
+        """New caps (the link checked their tag and counter); `restored`: read from flash at
+        start-up, which the CAPS event's arg (1) tells apart from a therapist's change (0)."""
         code = self.caps.set(values)
         if not code:
             self.goals.clamp(self.caps)
@@ -429,8 +433,16 @@ class Controller:
                 self.ramp.out = cap
             if self.brake > cap:
                 self.brake = cap
-            self._event(EV_CAPS, 0)
+            self._event(EV_CAPS, 1 if restored else 0)
         return code
+
+    def caps_refused(self, reason):
+        """A CAPS frame was refused (protocol.REFUSED_*): the ride log should know."""
+        self._event(EV_CAPS_REFUSED, reason)
+
+    def caps_defaults(self, reason):
+        """The stored caps could not be used (protocol.DEFAULTS_*): the built-in ones apply."""
+        self._event(EV_CAPS_DEFAULTS, reason)
 
     def set_goals(self, values):
         code = self.goals.set(values, self.caps)

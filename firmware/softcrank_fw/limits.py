@@ -52,15 +52,23 @@ class Caps:
 
     def set(self, values):
         """Validate every value, then apply all of them; returns 0 or a NAK code."""
+        code = self.validate(values)
+        if code:
+            return code
+        for i in range(len(values)):
+            self.values[i] = values[i]
+        self._sync()
+        return 0
+
+    @staticmethod
+    def validate(values):
+        """0 if set(values) would take them, else the NAK code it would refuse them with."""
         code = check(values, CAP_LIMITS)
         if code:
             return code
         max_dur_min, warmup_s = values[1], values[5]
         if warmup_s + MIN_WORK_S > max_dur_min * 60:
             return NAK_RANGE
-        for i in range(len(values)):
-            self.values[i] = values[i]
-        self._sync()
         return 0
 
     def _sync(self):

@@ -12,6 +12,14 @@ restarted host starting again from seq 0 is not mistaken for a resend.
 
 `write(buf, n)` is the board's: it sends buf[:n] and returns False when it cannot take more
 right now (the host is not reading), so the control loop never blocks on the port.
+
+CAPS is the one authenticated command (capsauth.py): `key` (bytes; None: no key, no caps)
+checks its tag, `caps_counter` is the last counter accepted, `save_caps(counter, values)`
+(the board's) puts the caps on flash before they apply, and every refusal also goes into the ring as a CAPS_REFUSED event, so the host's ride
+log records it. Checking a tag allocates (hashing, strings): it happens on command, outside
+the control tick. Its modules must already be imported at start-up (the boards import them):
+an import later, on a heap fragmented by hours of telemetry, may find no room for its bytecode
+and new interned names (see docs/firmware.md, *Memory*).
 """
 
 from softcrank_fw import FIRMWARE_VERSION
@@ -24,8 +32,12 @@ _IDLE_LINE = const(-1)
 
 
 class Link:
-    def __init__(self, controller, write, device_id="sim", edges_per_rev=0, stats=None):
+    def __init__(self, controller, write, device_id="sim", edges_per_rev=0, stats=None, key=None,
+                 caps_counter=0, save_caps=None):
         self.ctl = controller
+        self.key = key  # None: no key, no caps
+        self.caps_counter = caps_counter
+        self.save_caps = save_caps  # None: caps are not kept across a restart (a test's Link)
         self.write = write
         self.device_id = device_id
         self.stats = stats  # the main loop's TickStats, for STATS
@@ -53,7 +65,10 @@ class Link:
                 n = self.rx_n
                 self.rx_n = 0
                 if n and not (n == 1 and self.rx[0] == 0x0D):  # blank lines are ignored
-                    self.handle(memoryview(self.rx)[:n])
+                    try:
+                        self.handle(memoryview(self.rx)[:n])
+                    except MemoryError:  # no room even to answer: the host resends or gives up
+                        pass
             return True
         if self.rx_n < P.MAX_FRAME - 1:
             self.rx[self.rx_n] = byte
@@ -105,7 +120,7 @@ class Link:
         if type_ == "PING":
             return 0
         if type_ == "CAPS":
-            return ctl.set_caps(v)
+            return self._caps(v)
         if type_ == "GOALS":
             return ctl.set_goals(v)
         if type_ == "START":
@@ -131,6 +146,31 @@ class Link:
         if type_ == "STATS":
             return self._send_stats()
         return P.NAK_UNKNOWN
+
+    def _caps(self, v):
+        """Check, store, then apply: the caps change only if authentic, new, valid and saved."""
+        n = len(P.CAPS_FIELDS)
+        values, counter = v[:n], v[n]
+        code, why = self._authenticate(values, counter, v[n + 1])
+        if not code:
+            code = self.ctl.caps.validate(values)  # RANGE: refused as before, the counter unused
+            if code:
+                return code
+            if self.save_caps is not None:
+                try:
+                    self.save_caps(counter, values)
+                except Exception:  # OSError: the flash is full or worn; MemoryError
+                    code, why = P.NAK_UNSAVED, P.REFUSED_UNSAVED
+        if code:
+            self.ctl.caps_refused(why)
+            return code
+        self.caps_counter = counter
+        return self.ctl.set_caps(values)
+
+    def _authenticate(self, values, counter, tag):
+        from softcrank_fw.capsauth import check  # imported by the board at start-up: no new memory
+
+        return check(self.key, self.caps_counter, self.device_id, values, counter, tag)
 
     def _ack(self, rec):
         ring = self.ctl.ring
@@ -226,7 +266,11 @@ class Link:
         return self._send()
 
     def send_caps(self):
-        return self._values("C", self.ctl.caps.values)
+        self._begin("C")
+        for v in self.ctl.caps.values:
+            self.out.int(v)
+        self.out.int(self.caps_counter)
+        return self._send()
 
     def send_goals(self):
         return self._values("G", self.ctl.goals.values)

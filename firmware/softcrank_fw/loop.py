@@ -7,7 +7,10 @@ pending records. Whatever happens, the brake is left at zero on the way out.
 
 A board provides: edges_per_rev, device_id, reset_cause(), calibration() -> the stored
 (tare_l, tare_r, cpn_l, cpn_r) or None, save_calibration(tare_l, tare_r, cpn_l, cpn_r)
-(after a TARE or CAL: so a unit calibrated once stays calibrated), alive() -> bool (False ends the
+(after a TARE or CAL: so a unit calibrated once stays calibrated), device_key() -> the
+key CAPS tags are checked with, or None (capsauth.py), stored_caps() -> (status, counter,
+caps) (capstore.load), save_caps(counter, caps) (raises OSError if the flash will not take
+them), alive() -> bool (False ends the
 loop: the simulated board's host went away; a Pico's is always True),
 wait_tick(period_us) -> ticks_us, sense(inputs, brake_ppm), set_brake(ppm),
 read_byte() -> 0..255 or -1, write(buf, n) -> bool.
@@ -31,12 +34,20 @@ def run(board, ticks=-1, ctl=None):
     if ctl is None:
         ctl = Controller(board.edges_per_rev)
     stats = TickStats()
-    link = Link(ctl, board.write, board.device_id, stats=stats)
     inp = Inputs()
+    first = ctl.ring.next_rec
     stored = board.calibration()
     if stored:
         ctl.left.tare, ctl.right.tare, ctl.left.cpn, ctl.right.cpn = stored
     ctl.ring.event(ctl.t_ms, ctl.state, EV_BOOT, board.reset_cause())
+    status, counter, caps = board.stored_caps()
+    if status:
+        ctl.caps_defaults(status)  # the built-in caps stay
+    else:
+        ctl.set_caps(caps, restored=True)
+    link = Link(ctl, board.write, board.device_id, stats=stats, key=board.device_key(), caps_counter=counter,
+                save_caps=board.save_caps)
+    link.send_rec = first  # the host gets the start-up events too
     try:
         while ticks != 0 and board.alive():
             now = board.wait_tick(TICK_US)

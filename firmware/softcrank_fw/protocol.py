@@ -17,7 +17,7 @@ docs/protocol.md is the prose specification; tests/golden/frames.json holds gold
 from softcrank_fw.compat import const
 from softcrank_fw.crc import crc16
 
-PROTOCOL_VERSION = const(1)
+PROTOCOL_VERSION = const(2)  # 2: CAPS carries a counter and an authentication tag
 MAX_FRAME = const(120)  # bytes, including the trailing newline
 SEQ_MODULO = const(65536)  # frame counters wrap here
 REC_MODULO = const(1 << 30)  # record numbers and t_ms wrap here (a Pico's small-int range)
@@ -38,6 +38,10 @@ CAPS_FIELDS = (
     ("warmup_s", INT),
     ("cooldown_s", INT),
 )
+# CAPS is authenticated (docs/protocol.md, "Authenticated caps"): `counter` must be above the
+# last one the trainer accepted, `tag` is HMAC-SHA256 under the trainer's key, truncated to
+# 128 bits, as 22 base64url characters (softcrank_fw/capsauth.py).
+CAPS_AUTH_FIELDS = (("counter", INT), ("tag", TOKEN))
 GOALS_FIELDS = (
     ("dur_min", INT),
     ("cad_lo_rpm", INT),
@@ -56,7 +60,7 @@ DEVICE_MESSAGES = {
         ("state", TOKEN),
         ("next_rec", INT),
     ),
-    "C": CAPS_FIELDS,  # current caps
+    "C": CAPS_FIELDS + (("counter", INT),),  # current caps, and the last CAPS counter accepted
     "G": GOALS_FIELDS,  # current goals (after clamping to caps)
     "K": (("tare_l", INT), ("tare_r", INT), ("cpn_l", INT), ("cpn_r", INT)),  # calibration
     "T": (  # telemetry sample
@@ -91,7 +95,7 @@ DEVICE_MESSAGES = {
 HOST_MESSAGES = {
     "HELLO": (("proto", INT),),
     "PING": (),
-    "CAPS": CAPS_FIELDS,
+    "CAPS": CAPS_FIELDS + CAPS_AUTH_FIELDS,
     "GOALS": GOALS_FIELDS,
     "START": (),
     "PAUSE": (),
@@ -135,12 +139,24 @@ EVENTS = (
     "GOALS",  # goals changed
     "BOOT",  # arg: reset cause as the board reports it
     "CAL_FAILED",  # arg 0: left, 1: right; the reading gave no plausible scale
+    "CAPS_REFUSED",  # arg: a REFUSED_* reason; the caps did not change
+    "CAPS_DEFAULTS",  # arg: DEFAULTS_MISSING or DEFAULTS_CORRUPT; the built-in caps apply
 )
 
 PAUSE_HOST = const(0)  # the host asked
 PAUSE_HOST_SILENT = const(1)  # the host went quiet for HOST_TIMEOUT_MS
 PAUSE_OVERSPEED = const(2)  # cadence above the cap for too long
 PAUSE_SPASMS = const(3)  # too many spasms in a row
+
+# CAPS_REFUSED arguments.
+REFUSED_NOKEY = const(1)  # the trainer has no key (device.key): it takes no caps at all
+REFUSED_TAG = const(2)  # the tag is not the one the trainer's key gives
+REFUSED_STALE = const(3)  # the counter is not above the last accepted one: a replay
+REFUSED_UNSAVED = const(4)  # writing the caps to flash failed: they were not applied
+
+# CAPS_DEFAULTS arguments: why the stored caps were not used at start-up.
+DEFAULTS_MISSING = const(1)  # no caps file: caps were never set on this trainer
+DEFAULTS_CORRUPT = const(2)  # the file failed its checks
 
 SPASM_FORCE_L = const(1)
 SPASM_FORCE_R = const(2)
@@ -163,6 +179,10 @@ NAK_CODES = (
     "STATE",  # not possible in the current state
     "GONE",  # REPLAY: the ring no longer holds that record
     "VERSION",  # HELLO: the host speaks another protocol version
+    "AUTH",  # CAPS: the tag is wrong (REFUSED_TAG)
+    "STALE",  # CAPS: the counter is not above the last accepted one (REFUSED_STALE)
+    "NOKEY",  # CAPS: the trainer has no key, so it takes no caps (REFUSED_NOKEY)
+    "UNSAVED",  # CAPS: writing them to flash failed, so they were not applied
 )
 NAK_BADCRC = const(0)
 NAK_SYNTAX = const(1)
@@ -173,6 +193,10 @@ NAK_RANGE = const(5)
 NAK_STATE = const(6)
 NAK_GONE = const(7)
 NAK_VERSION = const(8)
+NAK_AUTH = const(9)
+NAK_STALE = const(10)
+NAK_NOKEY = const(11)
+NAK_UNSAVED = const(12)
 
 _DOLLAR = const(0x24)
 _STAR = const(0x2A)
@@ -352,7 +376,7 @@ def _parse_int(text):
 def _is_token(text):
     if not isinstance(text, str) or not 0 < len(text) <= _MAX_TOKEN:
         return False
-    for ch in text:
-        if not ("A" <= ch <= "Z" or "a" <= ch <= "z" or "0" <= ch <= "9" or ch in "._-"):
+    for b in text.encode():  # bytes, not 1-character strings: MicroPython interns each new one
+        if not (0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A or 0x30 <= b <= 0x39 or b in b"._-"):
             return False
     return True

@@ -8,7 +8,7 @@ host attached, nothing is waiting for those records).
 
 Records are stored column-wise in typed arrays: 16 bytes each, 48 KiB for the default 3072
 records (5.1 minutes at 10 Hz, 61 s at 50 Hz): a Pico leaves about 190 KB of heap, and the
-firmware must also fit a 128 KB one. Slots are used in turn, independently of the record
+firmware must also fit a 160 KB one (docs/firmware.md, *Memory*). Slots are used in turn, independently of the record
 numbers, so any size works and nothing changes when rec wraps at 2**30.
 """
 

@@ -12,6 +12,7 @@ documents, over real pins. Each part has its own module:
 | buzzer | beeper.py | PWM, stopped on a later tick |
 | why we started | resetlog.py | the chip's reset cause plus the firmware's own record |
 | calibration | softcrank_fw/calibration.py | calibration.json on flash |
+| caps, CAPS key | softcrank_fw/capstore.py, capsauth.py | caps.json and device.key on flash |
 | raw recording | recorder.py | optional, events to a text file at most once a second |
 
 Pins come from pinmap.json by name (pins.py). Brake: PWM at BRAKE_PWM_HZ on the MOSFET gate,
@@ -33,7 +34,7 @@ from machine import PWM, Pin
 
 from softcrank_fw.compat import const, ticks_us
 from softcrank_fw.force import DEFAULT_CPN
-from softcrank_fw import calibration
+from softcrank_fw import calibration, capsauth, capstore
 from softcrank_pico import resetlog
 from softcrank_pico.beeper import Beeper
 from softcrank_pico.hostio import HostIO
@@ -79,7 +80,7 @@ class PicoBoard:
     def __init__(self, gpio, edges_per_rev, root="", host=None):
         """gpio: GPIO number by pin name (pins.load()); root: where the board's files live."""
         self.edges_per_rev = edges_per_rev
-        self.device_id = "pico-" + binascii.hexlify(machine.unique_id()).decode()
+        self.device_id = device_id()
         self._root = root
         # The brake first, so it is held at zero before anything else can go wrong.
         self._brake_pin = Pin(gpio["brake_pwm"], Pin.OUT, value=0)
@@ -110,6 +111,15 @@ class PicoBoard:
 
     def save_calibration(self, tare_l, tare_r, cpn_l, cpn_r):
         calibration.save(tare_l, tare_r, cpn_l, cpn_r, self._root + calibration.FILE)
+
+    def device_key(self):
+        return capsauth.load_key(self._root + capsauth.KEY_FILE)
+
+    def stored_caps(self):
+        return capstore.load(self._root + capstore.FILE)
+
+    def save_caps(self, counter, values):
+        capstore.save(counter, values, self._root + capstore.FILE)
 
     def alive(self):
         return True  # a Pico runs until it is reset or unplugged
@@ -207,6 +217,11 @@ class PicoBoard:
         elif beat == _BEAT_ON:
             self._led.value(0)
         self._beat = beat
+
+
+def device_id():
+    """This Pico's id, from its flash chip's unique id (`softcrank deploy` asks for it)."""
+    return "pico-" + binascii.hexlify(machine.unique_id()).decode()
 
 
 def _dout(gpio):

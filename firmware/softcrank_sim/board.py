@@ -18,12 +18,20 @@ import select
 import sys
 import time
 
-from softcrank_fw import calibration
+from softcrank_fw import calibration, capsauth, capstore
 from softcrank_fw.compat import ticks_add, ticks_diff, ticks_us
 
 
+DEVICE_ID = "sim-0001"
+
+
+def device_id():
+    """The id this board reports in its handshake (`softcrank deploy` asks for it)."""
+    return DEVICE_ID
+
+
 class SimBoard:
-    def __init__(self, rider, speed=1.0, device_id="sim-0001", stdin=None, stdout=None):
+    def __init__(self, rider, speed=1.0, device_id=DEVICE_ID, stdin=None, stdout=None):
         self.rider = rider
         self.edges_per_rev = rider.edges_per_rev
         self.device_id = device_id
@@ -56,6 +64,16 @@ class SimBoard:
 
     def save_calibration(self, tare_l, tare_r, cpn_l, cpn_r):
         calibration.save(tare_l, tare_r, cpn_l, cpn_r)  # into the flash folder, as a Pico does
+
+    def device_key(self):
+        """device.key in the flash folder (the working directory), as on a Pico."""
+        return capsauth.load_key()
+
+    def stored_caps(self):
+        return capstore.load()
+
+    def save_caps(self, counter, values):
+        capstore.save(counter, values)
 
     def wait_tick(self, period_us):
         self._prev_us = self.t_us

@@ -28,7 +28,7 @@ def source(config):
     """The simulated world: a recording to replay, or a rider following a scenario.
 
     The scenario checker is only needed at start-up: it leaves memory once the scenario is
-    read, as it would on a board with 128 KB of heap."""
+    read, as it would on a board with a small heap."""
     if config.get("replay"):
         from softcrank_sim.replay import Replay
 

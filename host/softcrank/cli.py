@@ -84,6 +84,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", metavar="FILE", help="the ride log (default: %s)" % _default_db())
+    pin_stdin = argparse.ArgumentParser(add_help=False)
+    pin_stdin.add_argument("--pin-stdin", action="store_true",
+                           help="read the PIN(s) from standard input, one a line, instead of prompting")
+    deploy.add_argument("--db", metavar="FILE", help="the ride log holding the PIN and the keys (default: %s)"
+                        % _default_db())
+    deploy.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input instead of prompting")
+    deploy.description += (" With the therapist's PIN set (softcrank pin), it asks for the PIN and also writes a new "
+                           "CAPS key to the board, kept on this laptop only wrapped under the PIN.")
+    pin = sub.add_parser("pin", parents=[db, pin_stdin], help="set or change the therapist's PIN",
+                         description="Sets the therapist's PIN, or changes it (asking for the current one first). "
+                         "Only the PIN unlocks the trainer keys that sign caps. A PIN is 6 to 64 printable "
+                         "characters; digits only is fine. With --pin-stdin: the current PIN's line (if one "
+                         "is set), then the new one's.")
+    caps = sub.add_parser("caps", parents=[db, pin_stdin], help="set a patient's caps on the trainer (needs the PIN)",
+                          description="Sends the patient's caps to the trainer, signed with its key, which the "
+                          "therapist's PIN unlocks. Options not given keep the patient's current caps (the "
+                          "last set, or the firmware's defaults). The caps go into the patient's caps history; "
+                          "refusals and wrong PINs go into the audit trail.")
+    caps.add_argument("--patient", metavar="P", required=True, help="the patient (an id or a name)")
+    caps.add_argument("--port", metavar="PATH", help="the trainer's serial port (default: the Pico found on USB)")
+    caps.add_argument("--reason", metavar="TEXT", help="why, for the caps history")
+    caps.add_argument("--by", metavar="NAME", default=_login(), help="who sets them (default: %(default)s)")
+    from .capscmds import add_arguments
+
+    add_arguments(caps)
     patients = sub.add_parser("patients", parents=[db], help="list patients, or add one",
                               description="Lists the patients in the ride log, or adds one with --add.")
     patients.add_argument("--add", metavar="NAME", help="add a patient: a name or a pseudonym")
@@ -171,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         return _sim(args)
     if args.command == "deploy":
         return _deploy(args)
-    if args.command in ("patients", "sessions", "show", "export"):
+    if args.command in ("patients", "sessions", "show", "export", "pin", "caps"):
         return _ridelog(args)
     if args.command == "ride":
         return _ride(args)
@@ -249,9 +274,16 @@ def _deploy(args) -> int:
     except ImportError as e:
         print("softcrank deploy: %s: pip install 'softcrank[deploy]'" % e, file=sys.stderr)
         return 1
+    from .capscmds import Refused, unlock_for_deploy
+    from .ridelog import RideLog, RideLogError
+    from .therapist import TherapistError
+
+    say = lambda line: print("softcrank deploy: " + line, flush=True)  # noqa: E731
     try:
-        deploy(args.port, log=lambda line: print("softcrank deploy: " + line, flush=True))
-    except (DeployError, ImageError) as e:
+        with RideLog(args.db) as log:
+            keys = unlock_for_deploy(log, args, say)  # a wrong PIN stops here: the board is untouched
+            deploy(args.port, log=say, keys=keys)
+    except (DeployError, ImageError, TherapistError, Refused, RideLogError, OSError) as e:
         print("softcrank deploy: %s" % e, file=sys.stderr)
         return 1
     return 0
@@ -273,6 +305,15 @@ def _bench(args) -> int:
         return 130
 
 
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in this environment
+        return "therapist"
+
+
 def _default_db() -> str:
     from .ridelog import default_path
 
@@ -284,14 +325,23 @@ def _ridelog(args) -> int:
     from .exports import ExportError
     from .ridelog import RideLog, RideLogError
 
+    from . import capscmds
+    from .therapist import BadPin, TherapistError
+
     command = {"patients": logcmds.patients, "sessions": logcmds.sessions, "show": logcmds.show,
-               "export": logcmds.export}[args.command]
+               "export": logcmds.export, "pin": capscmds.pin, "caps": capscmds.caps}[args.command]
     try:
         with RideLog(args.db) as log:
             return command(log, args)
-    except (logcmds.NotFound, ExportError) as e:
+    except (logcmds.NotFound, ExportError, BadPin, ValueError) as e:  # bad input: nothing changed
         print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
         return 2
+    except (TherapistError, capscmds.Refused) as e:
+        print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
+        return 1
+    except RuntimeError as e:  # the link's LinkError and CommandRefused (the link needs pyserial)
+        print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
+        return 1
     except RideLogError as e:
         print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
         return 1

@@ -31,10 +31,15 @@ EVENT_WORDS = {
     "CAL_FAILED": "calibration failed: no weight on the pedal?",
     "CAPS": "caps changed",
     "GOALS": "goals changed",
+    "CAPS_REFUSED": "caps change refused",
+    "CAPS_DEFAULTS": "built-in caps in force",
 }
 
 PAUSE_REASONS = {P.PAUSE_HOST: "on request", P.PAUSE_HOST_SILENT: "laptop not answering",
                  P.PAUSE_OVERSPEED: "too fast for too long", P.PAUSE_SPASMS: "several spasms: time for a rest"}
+CAPS_REFUSALS = {P.REFUSED_NOKEY: "the trainer has no key", P.REFUSED_TAG: "not signed by the therapist",
+                 P.REFUSED_STALE: "an old request sent again", P.REFUSED_UNSAVED: "could not be saved"}
+CAPS_DEFAULTS = {P.DEFAULTS_MISSING: "none were ever set", P.DEFAULTS_CORRUPT: "the stored caps were damaged"}
 SPASM_CAUSES = {P.SPASM_FORCE_L: "left pedal", P.SPASM_FORCE_R: "right pedal", P.SPASM_REVERSAL: "sudden reversal"}
 
 
@@ -53,6 +58,12 @@ def event_line(e: Frame, elapsed_s: int) -> str:
         words += " (%.1f rpm)" % (arg / 10)
     elif e["event"] == "FAULT":
         words += " (code %d)" % arg
+    elif e["event"] == "CAPS_REFUSED":
+        words += ": " + CAPS_REFUSALS.get(arg, "reason %d" % arg)
+    elif e["event"] == "CAPS_DEFAULTS":
+        words += ": " + CAPS_DEFAULTS.get(arg, "reason %d" % arg)
+    elif e["event"] == "CAPS" and arg == 1:
+        words = "therapist's caps restored from the trainer's memory"
     return "%6s >> %s" % (clock(elapsed_s), words)
 
 

@@ -8,8 +8,10 @@ so the closing line says whether anything went missing on the way.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Callable, TextIO
 
@@ -17,8 +19,12 @@ from softcrank_fw import protocol as P
 
 from . import console
 from .frames import Commander, Frame, FrameError, parse
+from .therapist import caps_tag
 from .interpreter import environment, micropython, scenario_path
 
+# DEMO ONLY: the CAPS key of the demo's virtual trainer. It is public (it is right here), so it
+# protects nothing: never put it on a real trainer. `softcrank deploy` writes a random key.
+DEMO_KEY = bytes.fromhex("de30" * 16)
 ACK_EVERY = 10  # records: about once a virtual second at 10 Hz, which is also the heartbeat
 REST_BEFORE_RESUME_S = 15  # a paused demo rider rests this long, then presses resume
 
@@ -32,14 +38,18 @@ def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, sc
              caps: list[int] | None = None) -> dict:
     """Ride one session on the virtual trainer; returns figures about the run.
 
-    `heap` sets the interpreter's heap (e.g. "128K", a tighter budget than a Pico's);
-    `caps` sets the therapist's caps first (the CAPS fields, in order)."""
+    `heap` sets the interpreter's heap (e.g. "160K", a tighter budget than a Pico's);
+    `caps` sets the therapist's caps first (the CAPS fields, in order), signed with DEMO_KEY.
+    The board's flash is a temporary folder holding DEMO_KEY: nothing lands in the current one."""
     cmd = [micropython()] + (["-X", "heapsize=" + heap] if heap else []) + [
         "-m", "softcrank_sim.main", "--speed", str(speed),
            "--scenario", scenario or str(scenario_path("demo"))]
     if seed is not None:
         cmd += ["--seed", str(seed)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment())
+    flash = tempfile.mkdtemp(prefix="softcrank-demo-")
+    with open(flash + "/device.key", "w") as f:
+        f.write(DEMO_KEY.hex() + "\n")
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment(), cwd=flash)
     try:
         return ride(_pipe_sender(proc), _reader(proc.stdout), work_min, every_s, out.write, caps)
     finally:
@@ -49,6 +59,7 @@ def run_demo(work_min: int = 5, speed: float = 60.0, seed: int | None = None, sc
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
+        shutil.rmtree(flash, ignore_errors=True)
 
 
 def _pipe_sender(proc: subprocess.Popen) -> Callable[[bytes], None]:
@@ -61,8 +72,11 @@ def _pipe_sender(proc: subprocess.Popen) -> Callable[[bytes], None]:
 
 def ride(send_bytes: Callable[[bytes], object], frames, work_min: int, every_s: int,
          write: Callable[[str], object], new_caps: list[int] | None = None,
-         timeout_s: float | None = None) -> dict:
+         timeout_s: float | None = None, key: bytes = DEMO_KEY) -> dict:
     """Drive one session over any link: `send_bytes(frame)` out, `frames` (decoded) in.
+
+    `new_caps` go out signed with `key` (the trainer's; DEMO_KEY on the demo's), with the
+    counter after the one the trainer reported.
 
     Returns figures about the run, and the events seen, in order. `timeout_s`: give up
     (DemoError) after that long by the wall clock."""
@@ -81,10 +95,12 @@ def ride(send_bytes: Callable[[bytes], object], frames, work_min: int, every_s: 
     if info["N"] is not None:
         raise DemoError("the firmware refused the handshake: %s" % info["N"]["code"])
     if new_caps is not None:
-        answer = _await_answer(frames, command("CAPS", *new_caps))
+        device, counter = info["H"]["device"], info["C"]["counter"] + 1
+        answer = _await_answer(frames, command("CAPS", *new_caps, counter, caps_tag(key, device, counter, new_caps)))
         if answer["N"] is not None:
             raise DemoError("the firmware refused the caps: %s" % answer["N"]["code"])
         info.update((k, v) for k, v in answer.items() if v is not None and k in ("C", "G"))
+        write("caps set by a signed CAPS (counter %d; the demo-only key)\n" % counter)
     h, goals = info["H"], info["G"]
     write("softcrank demo: firmware %s (protocol %d) on MicroPython, a virtual rider\n" % (h["fw"], h["proto"]))
     caps = info["C"]

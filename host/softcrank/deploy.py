@@ -9,7 +9,11 @@ The steps, and why:
    an RP2040's watchdog cannot be stopped once started, and would reset the board in the
    middle of a copy.
 4. Copy the image (compiled to .mpy, see image.py), the pin map and, for a Pico, config.json.
-5. Clear the flag, restart, and check the new firmware answers the handshake.
+5. With the therapist's PIN (a `therapist.Keys`): write a new CAPS key to the board's
+   device.key (32 random bytes; copied as a file, then renamed into place), and keep it on
+   this laptop wrapped under the PIN. A new key at every deploy makes every CAPS frame ever
+   signed for the old one worthless. Without the PIN the board's key is left as it is.
+6. Clear the flag, restart, and check the new firmware answers the handshake.
 
 The virtual trainer (`softcrank sim`) is deployed to the same way: there a restart ends the
 interpreter, and the virtual board boots it again from its flash folder.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -139,8 +144,34 @@ def _handshake(port: str) -> dict:
     raise DeployError("the new firmware did not answer the handshake")
 
 
-def deploy(port: str | None = None, log: Callable[[str], object] = print) -> dict:
-    """Deploy the firmware; returns the handshake of the firmware now running."""
+def _device_id(port: str, board: str) -> str:
+    """The id the new firmware will report, asked of the board module just copied."""
+    out = _exec(port, "from softcrank_%s.board import device_id; print(device_id())" % board, timeout=15)
+    device = out.strip().splitlines()[-1] if out.strip() else ""
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,24}", device):  # a protocol token
+        raise DeployError("the board gave no usable device id: %r" % device)
+    return device
+
+
+def _write_key(port: str, key: bytes) -> None:
+    """device.key on the board: copied to a temporary name, then renamed (a cut cable leaves the
+    old key or the new one, never half a key). The file never touches this laptop's disk for
+    longer than the copy, and is readable by its owner only meanwhile."""
+    with tempfile.TemporaryDirectory(prefix="softcrank-key-") as tmp:
+        path = pathlib.Path(tmp) / "device.key"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key.hex() + "\n")
+        mpremote(port, "fs", "cp", str(path), ":device.key.tmp", timeout=60)
+        path.write_bytes(bytes(len(key) * 2 + 1))  # overwrite before the folder goes
+    _exec(port, "import os; os.rename('device.key.tmp', 'device.key')", timeout=15)
+
+
+def deploy(port: str | None = None, log: Callable[[str], object] = print, keys=None) -> dict:
+    """Deploy the firmware; returns the handshake of the firmware now running.
+
+    `keys`: the trainer keys the therapist's PIN unlocked (therapist.unlock): then the board
+    also gets a new CAPS key. None: the board's key (if any) stays as it is."""
     port = port or find_port()
     check_free(port)
     platform = _exec(port, "import sys; print(sys.platform)", timeout=15).strip().splitlines()[-1]
@@ -170,10 +201,21 @@ def deploy(port: str | None = None, log: Callable[[str], object] = print) -> dic
         for path in sorted(target.glob("*.*")):
             args += ["fs", "cp", str(path), ":.", "+"]
         mpremote(port, *args[:-1], timeout=300)
+    device = None
+    if keys is not None:
+        from .therapist import new_key
+
+        device = _device_id(port, board)
+        key = new_key()
+        _write_key(port, key)
+        keys.store_device_key(device, key)
+        log("a new CAPS key is on %s and, wrapped under the therapist's PIN, on this laptop" % device)
     log("restarting")
     _restart(port, platform, "import os; os.remove('maintenance')")
     hello = _handshake(port)
     if hello["fw"] != FIRMWARE_VERSION:
         raise DeployError("the board answers with firmware %s, not %s" % (hello["fw"], FIRMWARE_VERSION))
+    if device is not None and hello["device"] != device:
+        raise DeployError("the board reports device %s, but its key was made for %s" % (hello["device"], device))
     log("done: firmware %s (protocol %d) running on %s" % (hello["fw"], hello["proto"], port))
     return hello

@@ -2,7 +2,7 @@
 
 main.py stays source (MicroPython runs main.py itself); the packages are compiled to .mpy
 bytecode with mpy-cross when it is installed. Bytecode loads without the compiler's
-transient heap: the firmware then runs in 128 KB of heap, where compiling its source would
+transient heap: the firmware then runs in 160 KB of heap, where compiling its source would
 not fit. Without mpy-cross the sources are copied, which a Pico's ~190 KB heap still takes.
 """
 

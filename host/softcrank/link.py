@@ -80,6 +80,10 @@ NAK_MEANINGS = {
     "STATE": "not possible in the trainer's current state",
     "GONE": "the trainer no longer holds that record",
     "VERSION": "another protocol version",
+    "AUTH": "not signed with this trainer's key",
+    "STALE": "an old caps request sent again (a replay)",
+    "NOKEY": "the trainer has no key: softcrank deploy writes one",
+    "UNSAVED": "the trainer could not save the caps",
 }
 
 

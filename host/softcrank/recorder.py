@@ -63,6 +63,8 @@ class Recorder:
         self.last_session_id: int | None = None  # the newest session this recorder began or resumed
         self.resumed: int | None = None  # an unfinished session found at the handshake
         self.lost: list[Lost] = []
+        self.store_failures = 0
+        self.store_error: Exception | None = None
         self._caps: Frame | None = None
         self._goals: Frame | None = None
         self._start_rec: int | None = None
@@ -91,7 +93,19 @@ class Recorder:
             self._hello(frame)
 
     def store(self, frames: list[Frame]) -> None:
-        """Records in order, without gaps; after a reconnect some may come again."""
+        """Records in order, without gaps; after a reconnect some may come again. A failure
+        (the disk is full, the ride log refuses a session) is raised to the link, which
+        reconnects and hands the records again; `store_error` says what failed, and
+        `store_failures` how many times in a row, so a caller can give up on a lasting one."""
+        try:
+            self._store(frames)
+        except Exception as e:
+            self.store_failures += 1
+            self.store_error = e
+            raise
+        self.store_failures = 0
+
+    def _store(self, frames: list[Frame]) -> None:
         with self._lock:
             batch: list[Frame] = []
             for frame in frames:
@@ -166,7 +180,7 @@ class Recorder:
         if self.device is None or self._caps is None or self._goals is None:
             raise RuntimeError("a START arrived before the handshake")  # the link guarantees the order
         sid = self.log.start_session(self.patient_id, self.device, start["rec"],
-                                     self._goals.fields, self._caps.fields)
+                                     self._goals, self._caps)
         self.session_id = self.last_session_id = sid
         self._start_rec = start["rec"]
         self._announce(sid, "started")

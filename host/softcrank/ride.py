@@ -36,6 +36,7 @@ __all__ = ["record_session", "RideError"]
 
 SESSION_STATES = ("U", "W", "C", "P", "R")  # the trainer is in a session
 _STOP_WAIT_S = 5.0  # after Ctrl-C: how long to wait for the trainer's STOP record
+_STORE_FAILURES = 3  # storing failed this many times in a row: it will not get better by retrying
 
 
 class RideError(RuntimeError):
@@ -132,11 +133,15 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
             raise RideError("the trainer cannot start now: the pedals are still being zeroed or a "
                             "sensor is not ready; wait a moment and try again") from e
         raise RideError(str(e)) from e
+    deadline = time.monotonic() + 5
     while True:  # the START record reaches the recorder through the link
+        _check_storing(recorder)
         try:
-            sid, what = sessions.get(timeout=5)
+            sid, what = sessions.get(timeout=0.2)
         except queue.Empty:
-            raise RideError("the trainer accepted START but sent no START record") from None
+            if time.monotonic() > deadline:
+                raise RideError("the trainer accepted START but sent no START record") from None
+            continue
         if what == "started":
             write("session %d started" % sid)
             return sid
@@ -154,6 +159,7 @@ def _follow(link: Link, recorder: Recorder, session: int, frames: queue.Queue, s
     next_status = 0
     write(console.STATUS_HEADER)
     while not _ended(sessions, session):
+        _check_storing(recorder)
         try:
             frame = frames.get(timeout=0.5)
         except queue.Empty:
@@ -185,6 +191,13 @@ def _follow(link: Link, recorder: Recorder, session: int, frames: queue.Queue, s
             except LinkError as e:
                 write("could not resume: %s" % e)
     return _report(recorder, session, write)
+
+
+def _check_storing(recorder: Recorder) -> None:
+    if recorder.store_failures >= _STORE_FAILURES:
+        raise RideError("cannot store the records in the ride log (%s): the trainer keeps them for "
+                        "about 5 minutes; fix this and run softcrank ride again to fetch them"
+                        % recorder.store_error)
 
 
 def _report(recorder: Recorder, session: int, write: Callable[[str], object]) -> dict:

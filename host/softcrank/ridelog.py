@@ -202,7 +202,38 @@ def _v2(db: sqlite3.Connection, now: str) -> None:
                "WHERE ended_at IS NULL")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2)
+_V3 = (
+    # The therapist's PIN: never the PIN itself, only what scrypt makes of it (therapist.py).
+    """CREATE TABLE therapist_pin (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        salt BLOB NOT NULL, n INTEGER NOT NULL, r INTEGER NOT NULL, p INTEGER NOT NULL,
+        verifier BLOB NOT NULL,
+        set_at TEXT NOT NULL)""",
+    # Each trainer's CAPS key, wrapped under the key the PIN derives: useless without the PIN.
+    """CREATE TABLE device_keys (
+        device_id TEXT PRIMARY KEY,
+        nonce BLOB NOT NULL, wrapped BLOB NOT NULL, mac BLOB NOT NULL,
+        last_counter INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL)""",
+    # Who tried what, when, and how it ended: wrong PINs, caps sent and refused, keys written.
+    """CREATE TABLE auth_audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        patient_id INTEGER REFERENCES patients (id),
+        device_id TEXT,
+        detail TEXT NOT NULL DEFAULT '')""",
+)
+
+
+def _v3(db: sqlite3.Connection, now: str) -> None:
+    """Therapist-only caps: the PIN's hash, the wrapped per-trainer keys and the audit trail."""
+    for statement in _V3:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SAMPLE_COLUMNS = ", ".join(SAMPLE_FIELDS)
@@ -363,6 +394,72 @@ class RideLog:
         known = _is_int(patient_id) and db.execute("SELECT 1 FROM patients WHERE id = ?", (patient_id,)).fetchone()
         if not known:
             raise RideLogError("there is no patient %r" % (patient_id,))
+
+    # --- the therapist's PIN, the trainers' keys, the audit trail (see therapist.py) ----
+
+    @_locked
+    def pin_record(self) -> dict | None:
+        """The stored PIN verifier (salt, scrypt parameters, verifier), or None if no PIN is set."""
+        rows = self._read("SELECT * FROM therapist_pin WHERE id = 1")
+        return dict(rows[0]) if rows else None
+
+    @_locked
+    def store_pin(self, record: dict, rewrapped: dict[str, tuple[bytes, bytes, bytes]], action: str) -> None:
+        """Set the PIN verifier and replace every wrapped key at once (a PIN change re-wraps all
+        of them: a crash half-way must not leave keys wrapped under a PIN nobody knows)."""
+        with self._transaction("storing the therapist PIN") as db:
+            db.execute("INSERT OR REPLACE INTO therapist_pin (id, salt, n, r, p, verifier, set_at) "
+                       "VALUES (1, ?, ?, ?, ?, ?, ?)",
+                       (record["salt"], record["n"], record["r"], record["p"], record["verifier"], self._clock()))
+            for device_id, (nonce, wrapped, mac) in rewrapped.items():
+                db.execute("UPDATE device_keys SET nonce = ?, wrapped = ?, mac = ? WHERE device_id = ?",
+                           (nonce, wrapped, mac, device_id))
+            self._audit(db, action, "done", None, None, "%d trainer key(s) re-wrapped" % len(rewrapped))
+
+    @_locked
+    def device_keys(self) -> list[dict]:
+        """Every trainer's wrapped key."""
+        return [dict(row) for row in self._read("SELECT * FROM device_keys ORDER BY device_id")]
+
+    @_locked
+    def device_key(self, device_id: str) -> dict | None:
+        rows = self._read("SELECT * FROM device_keys WHERE device_id = ?", (device_id,))
+        return dict(rows[0]) if rows else None
+
+    @_locked
+    def store_device_key(self, device_id: str, nonce: bytes, wrapped: bytes, mac: bytes) -> None:
+        """A trainer's new wrapped key (replacing its old one); its counter is kept."""
+        device_id = _text(device_id, "the device id")
+        with self._transaction("storing a trainer key") as db:
+            db.execute("INSERT INTO device_keys (device_id, nonce, wrapped, mac, created_at) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT (device_id) DO UPDATE SET nonce = excluded.nonce, wrapped = excluded.wrapped, "
+                       "mac = excluded.mac, created_at = excluded.created_at",
+                       (device_id, nonce, wrapped, mac, self._clock()))
+            self._audit(db, "key", "written to the trainer", None, device_id, "")
+
+    @_locked
+    def use_counter(self, device_id: str, counter: int) -> None:
+        """Remember that a CAPS counter was used on this trainer, before it is sent: whatever
+        the answer, the next CAPS uses a higher one."""
+        with self._transaction("noting a CAPS counter") as db:
+            db.execute("UPDATE device_keys SET last_counter = MAX(last_counter, ?) WHERE device_id = ?",
+                       (counter, device_id))
+
+    @_locked
+    def audit(self, action: str, outcome: str, patient_id: int | None = None, device_id: str | None = None,
+              detail: str = "") -> None:
+        """One line in the audit trail. Never pass a PIN or a key here."""
+        with self._transaction("writing the audit trail") as db:
+            self._audit(db, action, outcome, patient_id, device_id, detail)
+
+    def _audit(self, db, action, outcome, patient_id, device_id, detail) -> None:
+        db.execute("INSERT INTO auth_audit (at, action, outcome, patient_id, device_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                   (self._clock(), action, outcome, patient_id if _is_int(patient_id) else None, device_id, detail))
+
+    @_locked
+    def audit_trail(self) -> list[dict]:
+        """Every audit line, oldest first."""
+        return [dict(row) for row in self._read("SELECT * FROM auth_audit ORDER BY id")]
 
     # --- sessions -----------------------------------------------------------------------
 
@@ -630,8 +727,8 @@ def _rec_at(start_rec: int, pos: int) -> int:
 
 def _values(values, names: tuple[str, ...], what: str) -> list[int]:
     """A mapping by name (or a C/G Frame) or a sequence in protocol order, as a list of ints."""
-    if isinstance(values, Frame):
-        values = values.fields
+    if isinstance(values, Frame):  # a C frame also carries the CAPS counter: not a cap
+        values = {name: value for name, value in values.fields.items() if name in names}
     if isinstance(values, Mapping):
         if set(values) != set(names):
             raise RideLogError("%s need exactly %s, got %s" % (what, ", ".join(names), ", ".join(map(str, values))))

@@ -15,7 +15,8 @@ the host stops reading, the firmware's writes are refused at once (the link retr
 and its control tick never waits: exactly how it must behave on a Pico's USB port.
 
 For tests of a host's link, `unplug()` and `plug()` pull and reconnect the virtual USB cable
-(see unplug).
+(see unplug). `key` puts a CAPS key (device.key) on a new flash, as `softcrank deploy` would:
+the demo and tests use demo.DEMO_KEY, which is public and for the virtual trainer only.
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ class VirtualBoard:
     """Start with start(); the port path is `port`; stop() ends it and cleans up."""
 
     def __init__(self, scenario: str | None = None, seed: int | None = None, speed: float = 1.0,
-                 flash: str | os.PathLike | None = None, replay: str | None = None) -> None:
+                 flash: str | os.PathLike | None = None, replay: str | None = None,
+                 key: bytes | None = None) -> None:
         self._own_flash = flash is None
+        self._key = key
         self.flash = pathlib.Path(tempfile.mkdtemp(prefix="softcrank-flash-") if flash is None else flash)
         self.config = {"speed": speed}
         if seed is not None:
@@ -137,6 +140,8 @@ class VirtualBoard:
             if self._files[key]:
                 shutil.copy(self._files[key], self.flash / name)
                 config[key] = name
+        if self._key is not None:
+            (self.flash / "device.key").write_text(self._key.hex() + "\n")
         if not (self.flash / "main.py").exists():
             install_image(self.flash, config)
             return

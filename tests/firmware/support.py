@@ -20,6 +20,7 @@ except ImportError:  # MicroPython: tests/mp_runner.py counts this as a skip
 
 
 TICK_US = 10_000  # the control tick: 100 Hz
+TEST_KEY = bytes(range(32))  # the key a test Wire's trainer has (a test key, nothing else)
 START_US = (1 << 30) - 3_000_000  # 3 s before ticks_us wraps, so every ride crosses a wrap
 
 
@@ -89,13 +90,14 @@ class Bench:
 class Wire:
     """A Link on a Bench, with the host's side of the conversation: frames in, frames out."""
 
-    def __init__(self, bench=None):
+    def __init__(self, bench=None, key=TEST_KEY, save_caps=None):
         from softcrank_fw.link import Link
 
         self.bench = bench or Bench()
         self.sent = []  # frames the device wrote, as bytes
         self.accept = True  # False: the port is full and takes nothing
-        self.link = Link(self.bench.ctl, self._write, "test", 24)
+        self.counter = 0  # the last CAPS counter this host used
+        self.link = Link(self.bench.ctl, self._write, "test", 24, key=key, save_caps=save_caps)
         self.seq = 0
         self.bench.run(0.1)  # a device that has been up long enough to read its sensors
 
@@ -122,8 +124,20 @@ class Wire:
             self.seq += 1
         return self.raw(P.encode(type_, seq, list(values)))
 
+    def caps(self, values, counter=None, key=TEST_KEY, tag=None, seq=None):
+        """Send CAPS signed as the therapist's host signs it; returns the answer frames."""
+        from softcrank_fw.capsauth import tag as make_tag
+
+        if counter is None:
+            counter = self.counter + 1
+        self.counter = max(self.counter, counter)
+        if tag is None:
+            tag = make_tag(key, "test", counter, values)
+        return self.command("CAPS", *(list(values) + [counter, tag]), seq=seq)
+
     def state(self):
         """Everything a bad frame must not change."""
         ctl = self.bench.ctl
         return (ctl.state, ctl.brake, list(ctl.caps.values), list(ctl.goals.values),
-                ctl.sample_period_ms, ctl.ring.acked, self.link.send_rec, ctl.left.tare, ctl.left.cpn)
+                ctl.sample_period_ms, ctl.ring.acked, self.link.send_rec, ctl.left.tare, ctl.left.cpn,
+                self.link.caps_counter)

@@ -2,7 +2,13 @@
 
 from softcrank_fw import protocol as P
 from softcrank_fw.control import PAUSED, WARMUP
+from softcrank_fw.crc import crc16
 from support import Bench, Wire
+
+
+def framed(body):
+    """A frame with a correct CRC around any body, valid or not."""
+    return b"$%s*%04X\n" % (body, crc16(body))
 
 
 def types(frames):
@@ -15,7 +21,7 @@ def test_hello_answers_with_the_handshake_caps_goals_and_calibration():
     assert types(frames) == ["H", "C", "G", "K", "A"]
     proto, fw, device, edges, rate, state, next_rec = frames[0][2]
     assert proto == P.PROTOCOL_VERSION and device == "test" and edges == 24 and rate == 10 and state == "I"
-    assert frames[1][2] == [20, 15, 30, 250, 5, 300, 180]
+    assert frames[1][2] == [20, 15, 30, 250, 5, 300, 180, 0]  # the caps, and no CAPS counter used yet
 
 
 def test_hello_from_another_protocol_version_is_answered_then_refused():
@@ -26,9 +32,10 @@ def test_hello_from_another_protocol_version_is_answered_then_refused():
 
 def test_set_caps_is_acknowledged_and_the_new_caps_and_goals_are_sent():
     wire = Wire()
-    frames = wire.command("CAPS", 10, 15, 30, 250, 5, 300, 180)
+    frames = wire.caps([10, 15, 30, 250, 5, 300, 180], counter=7)
     assert types(frames) == ["C", "G", "A"]
-    assert frames[0][2][0] == 10 and frames[1][2][3] == 10  # work resistance clamped too
+    assert frames[0][2] == [10, 15, 30, 250, 5, 300, 180, 7]  # the new caps and their counter
+    assert frames[1][2][3] == 10  # work resistance clamped too
 
 
 def test_goals_are_answered_with_the_clamped_goals():
@@ -51,11 +58,12 @@ def test_bad_frames_are_answered_with_nak_and_change_nothing():
     wire.bench.run(5)
     before = wire.state()
     cases = [
-        (b"$CAPS,9,100,90,120,1500,30,0,0*0000\n", "BADCRC"),  # a corrupted raise of every cap
+        (b"$CAPS,9,100,90,120,1500,30,0,0,1,AAAAAAAAAAAAAAAAAAAAAA*0000\n", "BADCRC"),  # a corrupted raise
         (b"garbage\n", "SYNTAX"),
         (b"$" + b"9" * 200 + b"\n", "TOOLONG"),
         (P.encode("A", 9, [1]), "UNKNOWN"),  # a device frame sent to the device
-        (P.encode("CAPS", 10, [100, 90, 120, 1500, 30, 0, 5000]), "RANGE"),
+        (P.encode("CAPS", 10, [100, 90, 120, 1500, 30, 0, 5000, 1, "A" * 22]), "AUTH"),
+        (framed(b"CAPS,10,100,90,120,1500,30,0,0"), "ARGS"),  # protocol 1's CAPS: no counter, no tag
         (P.encode("GOALS", 11, [10, 30, 20, 10]), "RANGE"),
         (P.encode("RATE", 12, [51]), "RANGE"),
         (P.encode("CAL", 13, ["X", 100]), "RANGE"),

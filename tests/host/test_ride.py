@@ -14,6 +14,7 @@ from softcrank.frames import parse
 from softcrank.link import Link, Lost
 from softcrank.recorder import Recorder
 from softcrank.ride import RideError, record_session
+from softcrank import ridelog as ridelog_module
 from softcrank.ridelog import RideLog
 from softcrank.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
@@ -108,7 +109,7 @@ def frame(type_, *values):
 def test_a_trainer_restart_ends_its_session_as_not_seen_and_forgets_its_old_records(ridelog):
     recorder = Recorder(ridelog, 1)
     recorder.on_frame(frame("H", P.PROTOCOL_VERSION, "0.1.0", "dev-1", 20, 10, "I", 100))
-    recorder.on_frame(frame("C", 20, 15, 30, 250, 5, 300, 180))
+    recorder.on_frame(frame("C", 20, 15, 30, 250, 5, 300, 180, 0))
     recorder.on_frame(frame("G", 10, 15, 25, 10))
     recorder.store([frame("T", 100, 10000, "I", 0, 0, 0, 0, 0, 0)])
     assert recorder.committed() == 100  # consumed, though outside a session
@@ -155,3 +156,20 @@ def test_ctrl_c_or_a_service_stop_ends_the_session_with_the_resistance_off(ridel
     assert session["end_state"] == "D" and ridelog.events(1)[-1].event == "STOP"  # done, by STOP
     assert "session 1 ended: stopped early" in out
     assert ridelog.missing_recs(1) == []
+
+
+def test_a_ride_log_that_keeps_refusing_records_ends_the_ride_with_why(ridelog, monkeypatch):
+    """A lasting failure to store is not retried for ever: ride says why. Here another program
+    takes the ride log's write lock just before START and keeps it."""
+    monkeypatch.setattr(ridelog_module, "_BUSY_TIMEOUT_S", 0.2)
+    with RideLog(ridelog.path) as log, RideLog(ridelog.path) as other:
+
+        def write(line):
+            if line.startswith("plan:"):
+                other._db.execute("BEGIN EXCLUSIVE")
+
+        with VirtualBoard(speed=SPEED) as board:
+            with pytest.raises(RideError, match="cannot store the records in the ride log .*locked"):
+                record_session(log, 1, board.port, speed=SPEED, write=write)
+        other._db.execute("ROLLBACK")
+    assert ridelog.sessions() == []

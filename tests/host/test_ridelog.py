@@ -245,7 +245,7 @@ def test_caps_need_a_known_patient_and_someone_who_set_them(log, patient):
 # --- sessions -------------------------------------------------------------------------------
 
 def test_a_session_stores_the_goals_and_caps_in_force_at_its_start(log, patient):
-    caps = parse(P.encode("C", 1, CAPS))  # the device's own frames are accepted as they are
+    caps = parse(P.encode("C", 1, CAPS + [3]))  # the device's own frames (with their counter) are accepted as they are
     session = log.start_session(patient, "dev", 1000, parse(P.encode("G", 2, GOALS)), caps)
     stored = log.session(session)
     assert stored["goals"] == dict(zip(R.GOAL_NAMES, GOALS)) and stored["caps"] == dict(zip(R.CAP_NAMES, CAPS))

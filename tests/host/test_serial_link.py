@@ -13,12 +13,20 @@ import tty
 
 import pytest
 
+from softcrank.demo import DEMO_KEY
 from softcrank.link import CommandRefused, Latest, Link, LinkError, Lost, ProtocolMismatch
+from softcrank.therapist import caps_tag
 from softcrank.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
 from softcrank_fw.ring import rec_diff
 
 RIDE_CAPS = [20, 15, 30, 250, 5, 60, 60]  # 1 min warm-up, 1 min cool-down
+
+
+def signed_caps(link, caps):
+    """CAPS's values, signed for the connected virtual trainer with the demo key."""
+    device, counter = link.info["H"]["device"], link.info["C"]["counter"] + 1
+    return list(caps) + [counter, caps_tag(DEMO_KEY, device, counter, caps)]
 
 
 def scaled(speed, **kw):
@@ -65,13 +73,13 @@ class States(list):
 
 def test_connects_with_a_handshake_and_commands_are_answered_or_refused_with_the_code():
     sink, states = Sink(), States()
-    with VirtualBoard(speed=10) as board:
+    with VirtualBoard(speed=10, key=DEMO_KEY) as board:
         with Link(board.port, store=sink.store, on_state=states, **scaled(10)) as link:
             assert link.state == "connected"
             assert link.info["H"]["proto"] == P.PROTOCOL_VERSION and set(link.info) == {"H", "C", "G", "K"}
             answer = link.command("GOALS", 12, 15, 25, 15)
             assert [f.type for f in answer] == ["G"] and answer[0]["dur_min"] == 10  # clamped by the caps
-            assert [f.type for f in link.command("CAPS", *RIDE_CAPS)] == ["C", "G"]
+            assert [f.type for f in link.command("CAPS", *signed_caps(link, RIDE_CAPS))] == ["C", "G"]
             with pytest.raises(CommandRefused, match="RESUME: STATE") as refused:
                 link.command("RESUME")  # nothing is paused
             assert refused.value.code == "STATE"
@@ -105,9 +113,9 @@ def test_the_heartbeat_keeps_a_started_session_from_pausing(beats):
 def test_a_ten_minute_ride_with_the_cable_out_for_30_s_loses_no_record():
     speed = 50
     sink, states = Sink(), States()
-    with VirtualBoard(speed=speed) as board:
+    with VirtualBoard(speed=speed, key=DEMO_KEY) as board:
         with Link(board.port, store=sink.store, on_state=states, **scaled(speed)) as link:
-            link.command("CAPS", *RIDE_CAPS)
+            link.command("CAPS", *signed_caps(link, RIDE_CAPS))
             link.command("GOALS", 8, 15, 25, 10)  # 1 + 8 + 1 = 10 minutes
             link.command("START")
             unplugged_at = None
@@ -229,7 +237,7 @@ class FakeTrainer:
         if type_ == "HELLO":
             self._last = None
             self.send("H", self.proto, "9.9.9", "fake-1", 24, 100, "I", self.next_rec)
-            self.send("C", 20, 15, 30, 250, 5, 300, 180)
+            self.send("C", 20, 15, 30, 250, 5, 300, 180, 0)
             self.send("G", 10, 15, 25, 10)
             self.send("K", 0, 0, 1000, 1000)
             return self._answer(seq, "VERSION" if values[0] != self.proto else None)
@@ -273,12 +281,13 @@ def fake(request):
 
 
 def test_a_trainer_speaking_another_protocol_is_refused_with_both_versions_named(fake):
-    trainer = fake(proto=2)
+    trainer = fake(proto=P.PROTOCOL_VERSION + 1)
     states = States()
     link = Link(trainer.port, on_state=states)
     with pytest.raises(ProtocolMismatch) as e:
         link.open(wait=5)
-    assert str(e.value) == "the trainer speaks protocol 2, this softcrank speaks 1: update softcrank (pip install -U softcrank)"
+    assert str(e.value) == ("the trainer speaks protocol %d, this softcrank speaks %d: update softcrank (pip install -U "
+                            "softcrank)" % (P.PROTOCOL_VERSION + 1, P.PROTOCOL_VERSION))
     assert link.state == "closed" and states[-1][1:] == ("closed", str(e.value))
     assert [f[0] for f in trainer.log] == ["HELLO"]  # no retrying: that cannot help
     with pytest.raises(LinkError, match="not connected"):

@@ -14,7 +14,7 @@ import pytest
 import serial
 
 from softcrank.deploy import DeployError, deploy
-from softcrank.demo import ride, serial_frames
+from softcrank.demo import DEMO_KEY, ride, serial_frames
 from softcrank.frames import Commander, FrameError, await_frame, parse
 from softcrank.interpreter import scenario_path
 from softcrank.virtual_board import VirtualBoard
@@ -57,7 +57,7 @@ def ride_over(board, caps=SHORT_CAPS, work_min=2, timeout_s=120):
 
 
 def test_a_scenario_rides_a_whole_session_to_done_over_the_pty():
-    with VirtualBoard(scenario=str(scenario_path("spasms")), speed=60) as board:
+    with VirtualBoard(scenario=str(scenario_path("spasms")), speed=60, key=DEMO_KEY) as board:
         result, text = ride_over(board)
     names = [event for event, _ in result["events"]]
     assert names[0] == "START" and names[-1] == "DONE"
@@ -67,7 +67,7 @@ def test_a_scenario_rides_a_whole_session_to_done_over_the_pty():
 
 def test_a_spasm_in_a_scenario_unloads_the_brake_and_rests():
     scenario = str(scenario_path("spasms"))
-    with VirtualBoard(scenario=scenario, speed=60) as board:
+    with VirtualBoard(scenario=scenario, speed=60, key=DEMO_KEY) as board:
         result, _ = ride_over(board, caps=[20, 10, 30, 250, 10, 300, 60], work_min=3, timeout_s=180)
     events = result["events"]
     assert ("SPASM", P.SPASM_FORCE_L) in events and ("REST_END", 0) in events

@@ -14,8 +14,10 @@ import serial
 
 from softcrank_fw import protocol as P
 
-from ..frames import Commander, FrameError, await_frame, parse
+from ..demo import DEMO_KEY
+from ..frames import Commander, FrameError, parse
 from ..link import Link
+from ..therapist import caps_tag
 from ..virtual_board import VirtualBoard
 from . import Figure
 
@@ -30,15 +32,15 @@ def wire_bytes(seconds: float) -> list[int]:
     """Lengths on the wire (newline included) of the T frames of a loaded ride at 50 Hz."""
     speed = 10
     lengths: list[int] = []
-    with VirtualBoard(speed=speed) as board:
+    with VirtualBoard(speed=speed, key=DEMO_KEY) as board:
         with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
             send = Commander()
-            for command in (("HELLO", P.PROTOCOL_VERSION), ("CAPS", *RIDE_CAPS), ("GOALS", *RIDE_GOALS),
-                            ("RATE", 50), ("START",)):
-                seq = send.seq
-                port.write(send(*command))
-                if await_frame(port, lambda f: f.type in "AN" and f["ref"] == seq, 10) is None:
-                    raise RuntimeError("the virtual trainer did not answer %s" % command[0])
+            frames = _command(port, send, "HELLO", P.PROTOCOL_VERSION)
+            hello, caps = (next(f for f in frames if f.type == t) for t in "HC")
+            counter = caps["counter"] + 1
+            tag = caps_tag(DEMO_KEY, hello["device"], counter, RIDE_CAPS)
+            for command in (("CAPS", *RIDE_CAPS, counter, tag), ("GOALS", *RIDE_GOALS), ("RATE", 50), ("START",)):
+                _command(port, send, *command)
             end = time.monotonic() + seconds / speed
             beat = 0.0
             while time.monotonic() < end:
@@ -55,6 +57,26 @@ def wire_bytes(seconds: float) -> list[int]:
     if not lengths:
         raise RuntimeError("no telemetry from the virtual trainer")
     return lengths
+
+
+def _command(port, send, type_, *values) -> list:
+    """Send a command; returns the frames of its answer, up to its A. Refused: RuntimeError."""
+    seq = send.seq
+    port.write(send(type_, *values))
+    frames = []
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        try:
+            frame = parse(port.readline())
+        except FrameError:
+            continue
+        if frame.type in "AN" and frame["ref"] == seq:
+            if frame.type == "N":
+                raise RuntimeError("the virtual trainer refused %s: %s" % (type_, frame["code"]))
+            return frames
+        if frame.type not in "TE":
+            frames.append(frame)
+    raise RuntimeError("the virtual trainer did not answer %s" % type_)
 
 
 class Arrivals:
