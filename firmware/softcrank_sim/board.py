@@ -12,6 +12,16 @@ reads, as on a Pico), and a frame is written only when the output can take it; i
 stops reading, write() says False and the link tries again on a later tick. A frame the
 output took only part of is finished before anything else is written, so the host never sees
 a frame cut short.
+
+The watchdog. A Pico's hardware watchdog resets the board (brake off) when the loop stops
+feeding it (softcrank_pico/ticker.py). The simulated board's hardware is the virtual board
+around the interpreter (host/softcrank/virtual_board.py): it gives the board a pipe, and this
+board feeds it as the Pico's ticker does, only after a healthy tick (sense() and then
+set_brake() ran since the last wait), at most every FEED_US of real time. Each feed carries
+the brake level, as a scope on the brake pin would see it. If the feeds stop for the
+watchdog's timeout, the virtual board kills the interpreter and boots it again, with the brake
+at zero and the reset cause WATCHDOG: the same path as a Pico's, end to end. A scenario's
+`firmware` event makes this board throw an exception in the tick or hang there, to test it.
 """
 
 import select
@@ -19,7 +29,17 @@ import sys
 import time
 
 from softcrank_fw import calibration, capsauth, capstore
-from softcrank_fw.compat import ticks_add, ticks_diff, ticks_us
+from softcrank_fw.compat import const, ticks_add, ticks_diff, ticks_us
+
+FEED_US = const(100_000)  # real time between watchdog feeds: 20 inside its 2 s timeout
+_WAITED = const(0)  # the tick's progress since the last wait, as in softcrank_pico/ticker.py
+_SENSED = const(1)
+_STEPPED = const(2)
+_COUNT_MASK = const((1 << 30) - 1)
+
+
+class InjectedFault(Exception):
+    """An exception a scenario asked for, raised inside the tick."""
 
 
 DEVICE_ID = "sim-0001"
@@ -31,7 +51,10 @@ def device_id():
 
 
 class SimBoard:
-    def __init__(self, rider, speed=1.0, device_id=DEVICE_ID, stdin=None, stdout=None):
+    def __init__(self, rider, speed=1.0, device_id=DEVICE_ID, stdin=None, stdout=None, watchdog=None,
+                 cause=0):
+        """watchdog: a binary file the virtual board's watchdog reads (None: no watchdog);
+        cause: the reset cause to report in the BOOT event (softcrank_sim/resets.py)."""
         self.rider = rider
         self.edges_per_rev = rider.edges_per_rev
         self.device_id = device_id
@@ -49,9 +72,15 @@ class SimBoard:
         self._tx.register(stdout or sys.stdout, select.POLLOUT)
         self._closed = False
         self._rest = None  # the unwritten tail of a frame the output took only part of
+        self._watchdog = watchdog
+        self._cause = cause
+        self._progress = _STEPPED  # start-up counts as a completed tick
+        self._fed_us = 0
+        self._armed = False
+        self.ticks = 0  # ticks run, saturating: the uptime main.py's exception policy reads
 
     def reset_cause(self):
-        return 0
+        return self._cause
 
     def calibration(self):
         """What a TARE or CAL stored on the virtual flash; before any, the simulated unit was
@@ -76,6 +105,10 @@ class SimBoard:
         capstore.save(counter, values)
 
     def wait_tick(self, period_us):
+        self._feed()
+        self._progress = _WAITED
+        if self.ticks < _COUNT_MASK:
+            self.ticks += 1
         self._prev_us = self.t_us
         self.t_us = ticks_add(self.t_us, period_us)
         self._virtual_us += period_us
@@ -92,9 +125,54 @@ class SimBoard:
 
     def sense(self, inp, brake_ppm):
         self.rider.step(self._prev_us, ticks_diff(self.t_us, self._prev_us), brake_ppm, inp)
+        if self._progress == _WAITED:
+            self._progress = _SENSED
+        fault = getattr(self.rider, "firmware_fault", None)  # a Replay has none
+        if fault:
+            self.rider.firmware_fault = None
+            if fault == "hang":
+                while True:  # the loop is stuck: no more ticks, no feeds; the watchdog acts
+                    time.sleep_ms(50)
+            raise InjectedFault("injected by the scenario: an exception in the tick")
 
     def set_brake(self, ppm):
         self.brake = ppm
+        if self._progress == _SENSED:
+            self._progress = _STEPPED
+
+    # ----- the watchdog -------------------------------------------------------------------
+
+    def _feed(self):
+        """Feed the watchdog if the last tick completed its control step, at most every FEED_US."""
+        if self._watchdog is None or self._progress != _STEPPED:
+            return
+        now = ticks_us()
+        if self._armed and ticks_diff(now, self._fed_us) < FEED_US:
+            return
+        self._armed = True  # as on a Pico, the watchdog starts at the first tick
+        self._fed_us = now
+        self._tell(b"w %d\n" % self.brake)
+
+    def stop_watchdog(self):
+        """Stop the watchdog (Ctrl-C, a start-up fault: the REPL takes over), the brake as it is."""
+        if self._watchdog is not None:
+            self._tell(b"s %d\n" % self.brake)
+            self._armed = False
+
+    def reset(self):
+        """Reset the board now, through the watchdog (as machine.reset() does on an RP2040);
+        returns only if there is no watchdog to do it."""
+        if self._watchdog is None:
+            return
+        self._tell(b"r 0\n")
+        while self._watchdog is not None:
+            time.sleep_ms(50)  # the virtual board ends the interpreter
+
+    def _tell(self, line):
+        try:
+            self._watchdog.write(line)
+        except OSError:
+            self._watchdog = None  # the virtual board is gone: nothing to feed
 
     def read_byte(self):
         if self._closed or not self._rx.poll(0):

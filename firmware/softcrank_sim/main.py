@@ -8,17 +8,28 @@ that config into the virtual board's flash folder:
 `scenario` is a scenario file (softcrank_sim/scenario.py), `replay` a raw sensor recording
 made by a Pico (softcrank_sim/replay.py) to play back instead of a rider, `speed` how many
 times faster than real time virtual time runs (0: as fast as it can), `seed` overrides the
-scenario's seed. The host link is stdin/stdout, which `softcrank sim` connects to a
+scenario's seed. The virtual board sets SOFTCRANK_WATCHDOG_FD to the pipe its watchdog reads
+(board.py); without it there is no watchdog.
+
+However the loop ends, loop.run leaves the brake at zero; then, as on a Pico
+(softcrank_pico/main.py): Ctrl-C stops the watchdog, records INTERRUPTED and goes on to the
+REPL; an exception records EXCEPTION and, after RESET_AFTER_TICKS, resets the board (through
+the watchdog, as machine.reset() does on a Pico: the virtual board boots it again), sooner stops the watchdog and goes to
+the REPL (a start-up fault: no reset loop). The host link is stdin/stdout, which `softcrank sim` connects to a
 pseudo-terminal. By hand, from the repository root:
 
     MICROPYPATH=.frozen:firmware micropython -m softcrank_sim.main [--speed X] [--seed N] [--scenario F]
 """
 
 import gc
+import os
 import sys
 
+from softcrank_fw.compat import const
 from softcrank_fw.control import Controller
 from softcrank_fw.loop import run
+
+RESET_AFTER_TICKS = const(6000)  # 60 s at 100 Hz, as softcrank_pico/main.py
 
 USAGE = "usage: micropython -m softcrank_sim.main [--speed X] [--seed N] [--scenario FILE] [--replay FILE]"
 DEFAULT_SCENARIO = {"format": 1, "name": "a steady rider, weaker on the right"}
@@ -74,13 +85,57 @@ def main(config=None):
         return 2
     from softcrank_sim.board import SimBoard
 
-    board = SimBoard(world, float(config.get("speed", 1.0)))
+    board = SimBoard(world, float(config.get("speed", 1.0)), watchdog=_watchdog(), cause=_reset_cause())
     if board.edges_per_rev != ctl.crank.edges_per_rev:
         ctl = None
         gc.collect()
         ctl = Controller(board.edges_per_rev)
-    run(board, ctl=ctl)
+    try:
+        run(board, ctl=ctl)
+    except KeyboardInterrupt:
+        board.stop_watchdog()
+        _record("INTERRUPTED", "KeyboardInterrupt")
+        raise
+    except Exception as e:
+        _record("EXCEPTION", "%s: %s" % (type(e).__name__, e))
+        if board.ticks >= RESET_AFTER_TICKS:
+            board.reset()  # returns only on a board without a watchdog
+        board.stop_watchdog()
+        raise
+    board.stop_watchdog()
     return 0
+
+
+def _reset_cause():
+    """Why this start (softcrank_sim/resets.py); the module leaves memory again afterwards, as
+    the scenario checker does: on a board with 128 KB of heap every KB counts."""
+    from softcrank_sim import resets
+
+    cause = resets.take()
+    del sys.modules["softcrank_sim.resets"]
+    gc.collect()
+    return cause
+
+
+def _record(name, text):
+    """Leave the reason the loop ended for the next start. Never raises: it runs on the way down."""
+    try:
+        from softcrank_sim import resets
+
+        resets.record(getattr(resets, name), text)
+    except Exception:  # no memory left, say: the reset must still happen
+        pass
+
+
+def _watchdog():
+    """The pipe the virtual board's watchdog reads, or None."""
+    fd = os.getenv("SOFTCRANK_WATCHDOG_FD")
+    if not fd:
+        return None
+    try:
+        return open(int(fd), "wb", buffering=0)
+    except (OSError, ValueError):
+        return None
 
 
 if __name__ == "__main__":

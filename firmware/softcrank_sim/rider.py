@@ -11,6 +11,11 @@ to the left pedal; `fault` makes a sensor misbehave the ways the firmware must c
 must (and can) to hold it against the brake, tires over time, and follows a scenario's
 timeline of cadence changes, spasms, faults and e-stop presses.
 
+Faults a scenario can inject (the safety suite, docs/safety.md, uses each): a load cell that
+goes to its rail, sticks, goes stale, jumps, or turns noisy (`fault`); a crank sensor that
+dies or bounces (`crank_fault`); and a firmware fault, an exception or a hang in the tick,
+which the simulated board acts out (`firmware_fault`, softcrank_sim/board.py).
+
 Floats are fine here: this is the world outside the firmware, not its control tick.
 """
 
@@ -24,7 +29,9 @@ PUSH_PEAK_N = 60.0  # at zero resistance
 PUSH_PER_BRAKE_N = 400.0  # extra peak push at full brake
 NOISE_COUNTS = 40
 
-FAULTS = ("rail", "stuck", "stale", "jump")
+FAULTS = ("rail", "stuck", "stale", "jump", "noisy")
+NOISY_N = 300  # a "noisy" load cell: readings off by up to this many newtons either way
+BOUNCE_US = 300  # a bouncing crank contact: a second edge this soon after each real one
 
 
 class Rider:
@@ -37,6 +44,8 @@ class Rider:
         self.cpn = cpn
         self.spasm_n = 0.0  # extra force on the left pedal, N
         self.fault = None  # one of FAULTS, on the left load cell
+        self.crank_fault = None  # None, "dead" (no edges at all) or "bounce" (each edge twice)
+        self.firmware_fault = None  # None, "exception" or "hang": the board takes it (board.py)
         self.estop = False
         self.angle = 0.0  # crank revolutions
         self.force_n = [0.0, 0.0]  # ground truth of the last ADC readings
@@ -65,9 +74,14 @@ class Rider:
             k = math.floor(lo * epr) + 1
             last = math.floor(hi * epr)
             edges = range(k, last + 1) if a1 > a0 else range(last, k - 1, -1)
+            if self.crank_fault == "dead":
+                edges = ()
             for e in edges:
                 frac = (e / epr - a0) / (a1 - a0)
-                inp.add_edge(ticks_add(t_us, int(frac * dt_us)), a1 > a0)
+                t = ticks_add(t_us, int(frac * dt_us))
+                inp.add_edge(t, a1 > a0)
+                if self.crank_fault == "bounce":
+                    inp.add_edge(ticks_add(t, BOUNCE_US), a1 > a0)
         self._adc_due -= dt_us
         if self._adc_due <= 0:
             self._adc_due += ADC_PERIOD_US
@@ -109,6 +123,10 @@ class Rider:
             return self._frozen
         if self.fault == "jump":
             return raw + 2_000_000
+        if self.fault == "noisy":
+            self._seed = (self._seed * 1103515245 + 12345) & 0x7FFFFFFF
+            span = NOISY_N * self.cpn[self.fault_side]
+            return raw + (self._seed >> 4) % (2 * span + 1) - span
         return raw
 
     def _noise(self):
@@ -199,3 +217,7 @@ class ScenarioRider(Rider):
                 self.fault_side = 0 if value["side"] == "left" else 1
         elif event.action == "estop":
             self.estop = value
+        elif event.action == "crank":
+            self.crank_fault = None if value is None else value["kind"]
+        elif event.action == "firmware":
+            self.firmware_fault = value

@@ -13,7 +13,9 @@ before it starts anything).
 """
 
 FORMAT = 1
-FAULT_KINDS = ("rail", "stuck", "stale", "jump")
+FAULT_KINDS = ("rail", "stuck", "stale", "jump", "noisy")
+CRANK_KINDS = ("dead", "bounce")
+FIRMWARE_FAULTS = ("exception", "hang")
 SIDES = ("left", "right")
 
 # key: (lowest, highest, default)
@@ -27,7 +29,7 @@ RIDER_KEYS = {
     "foot_weight_n": (0, 200, 20),  # a resting foot's weight on the pedal
 }
 TOP_KEYS = ("format", "name", "description", "seed", "edges_per_rev", "rider", "events")
-ACTIONS = ("cadence_rpm", "strength", "spasm", "fault", "estop")
+ACTIONS = ("cadence_rpm", "strength", "spasm", "fault", "estop", "crank", "firmware")
 
 
 class ScenarioError(ValueError):
@@ -113,6 +115,14 @@ def _event(i, doc):
     elif action == "estop":
         if value is not True and value is not False:
             raise ScenarioError("%s must be true (pressed) or false (released)" % here)
+    elif action == "crank":
+        if value is not None:
+            _object(here, value, ("kind",))
+            if value.get("kind") not in CRANK_KINDS:
+                raise ScenarioError("%s.kind must be one of %s (or null to clear)" % (here, ", ".join(CRANK_KINDS)))
+    elif action == "firmware":
+        if value not in FIRMWARE_FAULTS:
+            raise ScenarioError("%s must be one of %s" % (here, ", ".join(FIRMWARE_FAULTS)))
     return Event(at_s, action, value)
 
 

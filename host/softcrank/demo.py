@@ -204,3 +204,10 @@ def _await_answer(frames, seq: int) -> dict:
                 got["N"] = None
             return got
     raise DemoError("the virtual trainer ended before answering")
+
+
+def signed_demo_caps(link, caps) -> list:
+    """CAPS's values for a Link to a trainer that holds DEMO_KEY (the virtual trainer of the
+    demo and the tests): the seven caps, a counter above the trainer's, and the tag."""
+    device, counter = link.info["H"]["device"], link.info["C"]["counter"] + 1
+    return list(caps) + [counter, caps_tag(DEMO_KEY, device, counter, caps)]

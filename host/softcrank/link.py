@@ -388,6 +388,7 @@ class Link:
                 lost = Lost(start, None, "restart")
                 start = 0
                 self._newest_t = self._delivered = self._last_handed = None
+                self._first = 0  # its new numbering: a reconnect before anything was handed starts here too
             self._device = h["device"]
             self._next = start
             if self._first is None:
@@ -590,6 +591,7 @@ class Link:
         """Hand the record on if it is the next one the sink needs; ask for a REPLAY on a gap."""
         rec = frame["rec"]
         lost = None
+        restarted = False
         with self._mutex:
             if frame.type == "T" and (self._newest_t is None or rec_diff(rec, self._newest_t) > 0):
                 self._newest_t = rec
@@ -601,16 +603,24 @@ class Link:
                 lost, self._next, ahead = Lost(self._next, ahead, "overwritten"), rec, 0
             self._jump = False
             if ahead < 0:
-                return  # had it
-            if ahead > 0:
+                # had it; unless it is a BOOT: the trainer restarted under an open port (a soft
+                # reset, the virtual trainer's watchdog) and its records start again
+                restarted = frame.type == "E" and frame["event"] == "BOOT"
+                if not restarted:
+                    return
+            elif ahead > 0:
                 if not self._replaying:  # a line went missing: fetch from the first we lack
                     self._replaying = self._replay_wanted = True
                     self._wake.set()
                 return
-            self._next = (rec + 1) % P.REC_MODULO
-            fresh = self._delivered is None or rec_diff(rec, self._delivered) > 0
-            if fresh:
-                self._delivered = rec
+            if not restarted:
+                self._next = (rec + 1) % P.REC_MODULO
+                fresh = self._delivered is None or rec_diff(rec, self._delivered) > 0
+                if fresh:
+                    self._delivered = rec
+        if restarted:  # reconnect: the handshake sees the new record numbers and reports the restart
+            self._lose("the trainer restarted (record %d is its BOOT event)" % rec)
+            return
         if lost:
             self._report_lost(lost)
         batch.append(frame)

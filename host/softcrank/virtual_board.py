@@ -16,7 +16,17 @@ and its control tick never waits: exactly how it must behave on a Pico's USB por
 
 For tests of a host's link, `unplug()` and `plug()` pull and reconnect the virtual USB cable
 (see unplug). `key` puts a CAPS key (device.key) on a new flash, as `softcrank deploy` would:
-the demo and tests use demo.DEMO_KEY, which is public and for the virtual trainer only.
+the demo and tests use demo.DEMO_KEY, which is public and for the virtual trainer only. For the
+safety suite (docs/safety.md), the board has the hardware a Pico has
+around its firmware:
+
+- a watchdog: the firmware feeds it through a pipe after each healthy tick (softcrank_sim/
+  board.py); when the feeds stop for `watchdog_s` of real time (a hung loop), the board is
+  reset: the interpreter is killed and booted again, the brake at zero, the BOOT event saying
+  WATCHDOG. Each feed carries the brake level, so `brake_ppm` is the brake pin as the hardware
+  sees it, and 0 from the moment of any reset;
+- a power switch: `power_cut()` is a brownout: the interpreter dies at once, mid-tick, and boots
+  again with the brake at zero.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import tty
 
 from . import image
@@ -37,6 +48,8 @@ from .interpreter import micropython
 
 HEAP = "192K"  # about what a Pico leaves for Python
 _PENDING_MAX = 64 * 1024  # bytes held for a host that is not reading, before the pipe backs up
+WATCHDOG_S = 2.0  # the Pico's WDT_TIMEOUT_MS (softcrank_pico/ticker.py), in real time as there
+CHIP_RESET = "chip_reset"  # the virtual chip's reset-reason register (softcrank_sim/resets.py)
 
 
 def install_image(flash: pathlib.Path, config: dict | None = None) -> None:
@@ -50,7 +63,7 @@ class VirtualBoard:
 
     def __init__(self, scenario: str | None = None, seed: int | None = None, speed: float = 1.0,
                  flash: str | os.PathLike | None = None, replay: str | None = None,
-                 key: bytes | None = None) -> None:
+                 key: bytes | None = None, watchdog_s: float = WATCHDOG_S) -> None:
         self._own_flash = flash is None
         self._key = key
         self.flash = pathlib.Path(tempfile.mkdtemp(prefix="softcrank-flash-") if flash is None else flash)
@@ -60,6 +73,12 @@ class VirtualBoard:
         self._files = {"scenario": scenario, "replay": replay}
         self.port = ""
         self.boots = 0
+        self.watchdog_s = watchdog_s
+        self.resets: list[tuple[float, str, float]] = []  # (time.monotonic(), "watchdog" | "power" | "reset" | "ended", seconds since the last feed)
+        self.brake_ppm = 0  # the brake pin, as the watchdog's feeds report it; 0 after any reset
+        self.armed = False  # the watchdog is running (from the firmware's first tick)
+        self.last_feed = 0.0  # time.monotonic() of the last feed
+        self._power_cut = threading.Event()
         self._stop = threading.Event()
         self._unplugged = threading.Event()  # the cable is out: the relay drops every byte
         self._replug: threading.Timer | None = None
@@ -129,6 +148,17 @@ class VirtualBoard:
         """Put the cable back: bytes flow again both ways."""
         self._unplugged.clear()
 
+    def power_cut(self) -> None:
+        """A brownout: the interpreter dies now, wherever it is, and the board boots again
+        (brake at zero, as every pin of a Pico is an input at reset; BOOT says POWER_ON)."""
+        self._power_cut.set()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
+    def watchdog_resets(self) -> list[tuple[float, str, float]]:
+        return [r for r in self.resets if r[1] == "watchdog"]
+
     # ----------------------------------------------------------------------------------
 
     def _prepare_flash(self) -> None:
@@ -151,44 +181,84 @@ class VirtualBoard:
             old = {"board": "sim"}
         (self.flash / "config.json").write_text(json.dumps(dict(old, **config)) + "\n")
 
-    def _boot(self) -> tuple[subprocess.Popen, int, int]:
+    def _boot(self) -> tuple[subprocess.Popen, int, int, int]:
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
+        wd_r, wd_w = os.pipe()
         flags = fcntl.fcntl(out_w, fcntl.F_GETFL)
         fcntl.fcntl(out_w, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-        env = dict(os.environ, MICROPYPATH=".frozen" + os.pathsep + str(self.flash))
+        env = dict(os.environ, MICROPYPATH=".frozen" + os.pathsep + str(self.flash),
+                   SOFTCRANK_WATCHDOG_FD=str(wd_w))
         proc = subprocess.Popen([micropython(), "-X", "heapsize=" + HEAP, "-i", "main.py"],
-                                stdin=in_r, stdout=out_w, stderr=out_w, cwd=self.flash, env=env)
-        os.close(in_r)
-        os.close(out_w)
+                                stdin=in_r, stdout=out_w, stderr=out_w, cwd=self.flash, env=env,
+                                pass_fds=(wd_w,))
+        for fd in (in_r, out_w, wd_w):
+            os.close(fd)
         self.boots += 1
-        return proc, in_w, out_r
+        return proc, in_w, out_r, wd_r
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._proc, to_board, from_board = self._boot()
+            self._proc, to_board, from_board, watchdog = self._boot()
+            self.armed, self.brake_ppm = False, 0
+            why = "ended"
             try:
-                self._relay(to_board, from_board)
+                why = self._relay(to_board, from_board, watchdog)
             finally:
-                os.close(to_board)
-                os.close(from_board)
+                for fd in (to_board, from_board, watchdog):
+                    os.close(fd)
                 if self._proc.poll() is None:
                     self._proc.kill()
                 self._proc.wait()
+                if self._power_cut.is_set():
+                    self._power_cut.clear()
+                    why = "power"
+                self.brake_ppm, self.armed = 0, False  # a reset: every pin an input, the brake off
+                if not self._stop.is_set():
+                    self.resets.append((time.monotonic(), why, time.monotonic() - self.last_feed))
 
-    def _relay(self, to_board: int, from_board: int) -> None:
-        """Copy bytes both ways until the interpreter ends (a reboot) or stop()."""
+    def _watchdog(self, data: bytes) -> str | None:
+        """Take the firmware's feeds ("w PPM"), stop ("s PPM") and reset ("r 0") lines;
+        returns "reset" when the firmware asked for one."""
+        for line in data.split(b"\n"):
+            parts = line.split()
+            if len(parts) != 2 or parts[0] not in (b"w", b"s", b"r") or not parts[1].isdigit():
+                continue
+            self.brake_ppm = int(parts[1])
+            if parts[0] == b"r":
+                return "reset"
+            self.armed = parts[0] == b"w"
+            self.last_feed = time.monotonic()
+        return None
+
+    def _bite(self) -> str:
+        """The watchdog resets the board: the next boot reports WATCHDOG."""
+        (self.flash / CHIP_RESET).write_text("watchdog\n")
+        return "watchdog"
+
+    def _relay(self, to_board: int, from_board: int, watchdog: int) -> str:
+        """Copy bytes both ways until the interpreter ends (a reboot) or stop(); watch the
+        watchdog's feeds. Returns why the board stopped: "ended", "watchdog" or "reset"."""
         pending = b""  # board output the host has not taken yet
+        fed = [watchdog]  # until the firmware closes its end
         while not self._stop.is_set():
+            if self.armed and time.monotonic() - self.last_feed > self.watchdog_s:
+                return self._bite()
             cut = self._unplugged.is_set()
             if cut:
                 pending = b""
-            readers = [self._master] + ([from_board] if len(pending) < _PENDING_MAX else [])
+            readers = [self._master] + fed + ([from_board] if len(pending) < _PENDING_MAX else [])
             writers = [self._master] if pending else []
             try:
-                readable, writable, _ = select.select(readers, writers, [], 0.1)
+                readable, writable, _ = select.select(readers, writers, [], 0.05)
             except (OSError, ValueError):
-                return
+                return "ended"
+            if watchdog in readable:
+                data = os.read(watchdog, 4096)
+                if not data:
+                    fed = []
+                elif self._watchdog(data) == "reset":
+                    return "reset"
             if self._master in writable:
                 try:
                     pending = pending[os.write(self._master, pending):]
@@ -197,7 +267,7 @@ class VirtualBoard:
             if from_board in readable:
                 data = os.read(from_board, 4096)
                 if not data:
-                    return  # the interpreter ended: reboot
+                    return "ended"  # the interpreter ended: reboot
                 if not cut:
                     pending += data
             if self._master in readable:
@@ -209,4 +279,5 @@ class VirtualBoard:
                     try:
                         os.write(to_board, data)
                     except BrokenPipeError:
-                        return
+                        return "ended"
+        return "ended"

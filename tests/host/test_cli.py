@@ -22,7 +22,8 @@ def test_decode_of_a_missing_file_is_a_clear_error(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args", [["demo", "--work", "0"], ["demo", "--speed", "-1"], ["demo", "--seed", "x"], ["fly"]])
+@pytest.mark.parametrize("args", [["demo", "--work", "0"], ["demo", "--speed", "-1"], ["demo", "--seed", "x"], ["fly"],
+                                  ["safety", "--frames", "-1"], ["safety", "--soak-hours", "nan"]])
 def test_bad_arguments_are_refused_with_a_message(args, capsys):
     with pytest.raises(SystemExit) as exit:
         main(args)

@@ -31,6 +31,7 @@ from tcxreader.tcxreader import TCXReader
 
 from softcrank import exports
 from softcrank.cli import main
+from softcrank.demo import DEMO_KEY, signed_demo_caps
 from softcrank.exports import fit as fit_export
 from softcrank.exports.timeline import session_start, timeline
 from softcrank.link import Link
@@ -62,9 +63,9 @@ def ride_on_the_virtual_trainer(tmp_path, log: RideLog) -> int:
 
     recorder = Recorder(log, log.add_patient("Ann B", "right"), on_session=on_session)
     timings = dict(heartbeat_s=0.5 / SPEED, silence_s=9 / SPEED, answer_timeout_s=max(6 / SPEED, 0.1))
-    with VirtualBoard(scenario=str(scenario), speed=SPEED) as board:
+    with VirtualBoard(scenario=str(scenario), speed=SPEED, key=DEMO_KEY) as board:
         with Link(board.port, **recorder.link_callbacks(), **timings) as link:
-            link.command("CAPS", *CAPS)
+            link.command("CAPS", *signed_demo_caps(link, CAPS))
             link.command("GOALS", *GOALS)
             link.command("RATE", RATE_HZ)
             link.command("START")

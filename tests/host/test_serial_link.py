@@ -13,20 +13,13 @@ import tty
 
 import pytest
 
-from softcrank.demo import DEMO_KEY
+from softcrank.demo import DEMO_KEY, signed_demo_caps
 from softcrank.link import CommandRefused, Latest, Link, LinkError, Lost, ProtocolMismatch
-from softcrank.therapist import caps_tag
 from softcrank.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
 from softcrank_fw.ring import rec_diff
 
 RIDE_CAPS = [20, 15, 30, 250, 5, 60, 60]  # 1 min warm-up, 1 min cool-down
-
-
-def signed_caps(link, caps):
-    """CAPS's values, signed for the connected virtual trainer with the demo key."""
-    device, counter = link.info["H"]["device"], link.info["C"]["counter"] + 1
-    return list(caps) + [counter, caps_tag(DEMO_KEY, device, counter, caps)]
 
 
 def scaled(speed, **kw):
@@ -79,7 +72,7 @@ def test_connects_with_a_handshake_and_commands_are_answered_or_refused_with_the
             assert link.info["H"]["proto"] == P.PROTOCOL_VERSION and set(link.info) == {"H", "C", "G", "K"}
             answer = link.command("GOALS", 12, 15, 25, 15)
             assert [f.type for f in answer] == ["G"] and answer[0]["dur_min"] == 10  # clamped by the caps
-            assert [f.type for f in link.command("CAPS", *signed_caps(link, RIDE_CAPS))] == ["C", "G"]
+            assert [f.type for f in link.command("CAPS", *signed_demo_caps(link, RIDE_CAPS))] == ["C", "G"]
             with pytest.raises(CommandRefused, match="RESUME: STATE") as refused:
                 link.command("RESUME")  # nothing is paused
             assert refused.value.code == "STATE"
@@ -115,7 +108,7 @@ def test_a_ten_minute_ride_with_the_cable_out_for_30_s_loses_no_record():
     sink, states = Sink(), States()
     with VirtualBoard(speed=speed, key=DEMO_KEY) as board:
         with Link(board.port, store=sink.store, on_state=states, **scaled(speed)) as link:
-            link.command("CAPS", *signed_caps(link, RIDE_CAPS))
+            link.command("CAPS", *signed_demo_caps(link, RIDE_CAPS))
             link.command("GOALS", 8, 15, 25, 10)  # 1 + 8 + 1 = 10 minutes
             link.command("START")
             unplugged_at = None
@@ -134,10 +127,13 @@ def test_a_ten_minute_ride_with_the_cable_out_for_30_s_loses_no_record():
                         pass  # already resumed (telemetry lags a little), or lost again
             assert sink.done.is_set(), "the session did not finish"
     assert sink.missing() == []
-    assert states.names() == ["connecting", "connected", "lost", "connecting", "connected", "closed"]
+    # Lost once at least (a loaded machine can miss a beat more), and back at the end.
+    names = states.names()
+    assert names[:3] == ["connecting", "connected", "lost"] and names[-2:] == ["connected", "closed"]
     # The trainer paused itself while the cable was out: that record came only by REPLAY.
-    paused = [r for r in sorted(sink.recs) if sink.recs[r].type == "E" and sink.recs[r]["event"] == "PAUSE"]
-    assert paused and sink.recs[paused[0]]["arg"] == P.PAUSE_HOST_SILENT and paused[0] > unplugged_at
+    paused = [r for r in sorted(sink.recs) if sink.recs[r].type == "E" and sink.recs[r]["event"] == "PAUSE"
+              and sink.recs[r]["arg"] == P.PAUSE_HOST_SILENT and r > unplugged_at]
+    assert paused
     assert ("RESUME", 0) in sink.events() and link.lost == []
     assert len(sink.recs) > 600 * 10  # ten minutes at 10 Hz, and then some
 
