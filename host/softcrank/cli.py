@@ -12,6 +12,7 @@ from softcrank_fw import protocol as P
 from softcrank_sim import scenario
 
 from . import __version__
+from .bench import GROUPS as BENCH_GROUPS
 from .frames import FrameError, parse
 from .image import ImageError
 from .interpreter import InterpreterMissing, bundled_scenarios, scenario_path
@@ -208,6 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
     safety.add_argument("--soak-hours", type=_hours, default=8.0, metavar="H", help="virtual hours of soak (default 8; 0: no soak)")
     safety.add_argument("--seed", type=int, default=1, metavar="N", help="seed of the fuzz and the soak (default 1)")
 
+    bench = sub.add_parser(
+        "bench", help="measure the firmware, link and ride log against their limits",
+        description="Measures the control tick and cadence on the MicroPython interpreter, safety "
+        "latency, the link over the virtual trainer and the ride log, and prints each figure with "
+        "its limit. Figures are for reading, not pass/fail; docs/performance.md explains them. "
+        "A full run takes several minutes.",
+    )
+    bench.add_argument("--json", action="store_true", help="as JSON, for other programs")
+    bench.add_argument("--quick", action="store_true", help="shrunk sizes: runs in under a minute, figures not to quote")
+    bench.add_argument("--only", action="append", choices=BENCH_GROUPS, metavar="GROUP",
+                       help="only this group (repeatable): %s" % ", ".join(BENCH_GROUPS))
+
     decode = sub.add_parser(
         "decode", help="check and decode protocol frames from a file or standard input",
         description="Reads lines of softcrank frames (a capture of the serial port, say), checks each "
@@ -236,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         return _ridelog(args)
     if args.command == "ride":
         return _ride(args)
+    if args.command == "bench":
+        return _bench(args)
     parser.print_help()
     return 0
 
@@ -367,6 +382,22 @@ def _deploy(args) -> int:
         print("softcrank deploy: %s" % e, file=sys.stderr)
         return 1
     return 0
+
+
+def _bench(args) -> int:
+    from .bench import runner
+    from .bench.mp import BenchError
+
+    try:
+        return runner.main(args.only or BENCH_GROUPS, args.quick, args.json)
+    except ImportError as e:  # pyserial, for the link group
+        print("softcrank bench: %s: pip install 'softcrank[sim,deploy]'" % e, file=sys.stderr)
+        return 1
+    except (InterpreterMissing, BenchError) as e:
+        print("softcrank bench: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 def _safety(args) -> int:
