@@ -70,12 +70,13 @@ class PatientScreen(AppScreen):
     @on(Input.Submitted, "#name")
     def _add(self) -> None:
         name = self.query_one("#name", Input).value.strip()
-        side = self.query_one("#side", Select).value
+        select = self.query_one("#side", Select)
+        side = select.value
         if not name:
             self.notify("Type a name or a pseudonym first.", severity="warning")
             self.query_one("#name", Input).focus()
             return
-        if side == Select.BLANK:
+        if select.is_blank():
             self.notify("Choose the affected side (or 'neither side').", severity="warning")
             self.query_one("#side", Select).focus()
             return
