@@ -16,7 +16,7 @@ from typing import BinaryIO, TextIO
 from . import exports
 from .console import STATE_WORDS
 from .ridelog import RideLog, RideLogError
-from .summary import summarize
+from .summary import summary_of
 
 
 def ended(session: dict, log: RideLog | None = None) -> str:
@@ -84,7 +84,7 @@ def _session(log: RideLog, key: str) -> dict:
 def show(log: RideLog, args, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     session = _session(log, args.session)
-    s = summarize(log, session["id"])
+    s = summary_of(log, session["id"])
 
     def line(label, value):
         print("  %-26s %s" % (label, value), file=out)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from .ridelog import RideLog
-from .summary import summarize
+from .summary import summary_of
 
 __all__ = ["SessionPoint", "Week", "session_points", "weeks"]
 
@@ -53,7 +53,7 @@ def session_points(log: RideLog, patient_id: int) -> list[SessionPoint]:
     call it from a worker, not the UI thread."""
     points = []
     for session in log.sessions(patient_id):
-        s = summarize(log, session["id"])
+        s = summary_of(log, session["id"])
         points.append(SessionPoint(
             session_id=session["id"], started=started_on(session), duration_min=s.duration_s / 60,
             cadence_avg_rpm=s.cadence_avg_rpm, symmetry_index=s.symmetry_index,

@@ -30,7 +30,7 @@ from .link import CommandRefused, Link, LinkError, Lost
 from .logcmds import ended
 from .recorder import Recorder
 from .ridelog import RideLog
-from .summary import summarize
+from .summary import summary_of
 
 __all__ = ["record_session", "RideError"]
 
@@ -203,7 +203,7 @@ def _check_storing(recorder: Recorder) -> None:
 def _report(recorder: Recorder, session: int, write: Callable[[str], object]) -> dict:
     recorder.log.flush()
     row = recorder.log.session(session)
-    summary = summarize(recorder.log, session)
+    summary = summary_of(recorder.log, session)
     write("session %d %s: %s; %d samples stored, %d records missing"
           % (session, "ended" if row["ended_at"] else "left unfinished", ended(row, recorder.log),
              summary.samples, summary.records_missing))

@@ -252,7 +252,18 @@ def _v4(db: sqlite3.Connection, now: str) -> None:
     db.execute("CREATE INDEX plans_by_patient ON plans (patient_id, id)")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4)
+def _v5(db: sqlite3.Connection, now: str) -> None:
+    """A cache of each ended session's summary: a 2-hour 50 Hz session takes seconds to
+    summarize, and Review and Progress show every session's figures. An entry holds the
+    fingerprint of the records it was computed from (see summary_fingerprint), so a replay that
+    fills a gap later makes it stale, never wrong."""
+    db.execute("""CREATE TABLE summaries (
+        session_id INTEGER PRIMARY KEY REFERENCES sessions (id),
+        fingerprint TEXT NOT NULL,
+        summary TEXT NOT NULL)""")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SAMPLE_COLUMNS = ", ".join(SAMPLE_FIELDS)
@@ -541,6 +552,34 @@ class RideLog:
         """The device's unfinished session, if any: a restarted host carries on with it."""
         rows = self._read("SELECT * FROM sessions WHERE device_id = ? AND ended_at IS NULL", (device_id,))
         return _session(rows[0]) if rows else None
+
+    @_locked
+    def summary_fingerprint(self, session_id: int) -> str | None:
+        """What a session's summary depends on: its end and how many records it holds, and up to
+        where (read from the indexes, in milliseconds for hours of samples). None while the
+        session is unfinished: its summary changes with every record."""
+        row = self.session(session_id)
+        if row["ended_at"] is None:
+            return None
+        counts = self._read("""SELECT (SELECT COUNT(*) || ':' || IFNULL(MAX(pos), '') FROM samples WHERE session_id = ?1),
+                                      (SELECT COUNT(*) || ':' || IFNULL(MAX(pos), '') FROM events WHERE session_id = ?1)""",
+                            (session_id,))[0]
+        return "%s|%s|%s|%s" % (row["ended_at"], row["end_state"], counts[0], counts[1])
+
+    @_locked
+    def cached_summary(self, session_id: int, fingerprint: str) -> str | None:
+        """The summary stored for this fingerprint (as its JSON text), or None."""
+        rows = self._read("SELECT summary FROM summaries WHERE session_id = ? AND fingerprint = ?",
+                          (session_id, fingerprint))
+        return rows[0][0] if rows else None
+
+    @_locked
+    def cache_summary(self, session_id: int, fingerprint: str, text: str) -> None:
+        """Keep a session's summary (JSON text) for its fingerprint, replacing an older one."""
+        self.flush()
+        with self._transaction("caching a summary") as db:
+            db.execute("INSERT OR REPLACE INTO summaries (session_id, fingerprint, summary) VALUES (?, ?, ?)",
+                       (session_id, fingerprint, text))
 
     @_locked
     def end_session(self, session_id: int, end_state: str | None) -> None:

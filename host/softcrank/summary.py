@@ -24,6 +24,8 @@ FIT and TCX exports carry (pedal_power_w: force x pedal speed).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from typing import Callable
 
 from softcrank_fw import protocol as P
 
-from softcrank.ridelog import RideLog, Sample
+from softcrank.ridelog import RideLog, RideLogError, Sample
 
 CRANK_LENGTH_M = 0.17  # a typical pedal trainer's crank; the device does not report it
 PEDAL_TRAVEL_M = 2 * math.pi * CRANK_LENGTH_M  # the path a pedal travels in one revolution
@@ -41,7 +43,7 @@ RIDING = frozenset("UWCR")
 END_EVENTS = frozenset(("DONE", "STOP", "ESTOP", "FAULT"))  # the device left the session
 RES_BUCKETS = tuple(range(0, 100, 10))  # resistance profile: 0-10 %, 10-20 %, ... 90-100 %
 
-__all__ = ["CRANK_LENGTH_M", "PEDAL_TRAVEL_M", "Stretch", "Summary", "pedal_power_w", "summarize", "timed"]
+__all__ = ["CRANK_LENGTH_M", "PEDAL_TRAVEL_M", "Stretch", "Summary", "pedal_power_w", "summarize", "summary_of", "timed"]
 
 
 @dataclass(frozen=True)
@@ -232,3 +234,35 @@ def _symmetry(left: float, right: float) -> float | None:
     """SI = (L - R) / ((L + R) / 2) x 100: 0 is even, +66.7 means the left did twice the right."""
     return _ratio(100 * (left - right), (left + right) / 2)
 
+
+
+# Bump when summarize() changes what it computes: cached summaries of older code are then stale.
+SUMMARY_VERSION = 1
+
+
+def summary_of(ridelog: RideLog, session_id: int) -> Summary:
+    """summarize(), kept in the ride log once the session has ended: Review and Progress open
+    a session, or a patient's months of sessions, without reading every sample again. An entry
+    is used only while the session's records and end are what it was computed from (see
+    RideLog.summary_fingerprint); a ride log that cannot be written just goes uncached."""
+    fingerprint = ridelog.summary_fingerprint(session_id)
+    if fingerprint is None:
+        return summarize(ridelog, session_id)
+    fingerprint = "v%d|%s" % (SUMMARY_VERSION, fingerprint)
+    text = ridelog.cached_summary(session_id, fingerprint)
+    if text is not None:
+        return _from_json(text)
+    summary = summarize(ridelog, session_id)
+    try:
+        ridelog.cache_summary(session_id, fingerprint, json.dumps(dataclasses.asdict(summary)))
+    except RideLogError:
+        pass  # read-only, or busy: the figures are right either way
+    return summary
+
+
+def _from_json(text: str) -> Summary:
+    fields = json.loads(text)
+    fields["res_time_s"] = {int(low): seconds for low, seconds in fields["res_time_s"].items()}
+    fields["first_third"] = Stretch(**fields["first_third"])
+    fields["last_third"] = Stretch(**fields["last_third"])
+    return Summary(**fields)

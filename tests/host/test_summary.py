@@ -6,7 +6,7 @@ import pytest
 
 from softcrank.frames import parse
 from softcrank.ridelog import RideLog
-from softcrank.summary import PEDAL_TRAVEL_M, Stretch, summarize
+from softcrank.summary import SUMMARY_VERSION, summary_of, PEDAL_TRAVEL_M, Stretch, summarize
 from softcrank_fw import protocol as P
 
 CAPS = [20, 15, 30, 250, 5, 300, 180]
@@ -131,3 +131,24 @@ def test_each_sees_every_sample_once_and_fatigue_false_skips_only_the_thirds(log
     assert quick.first_third == quick.last_third == Stretch(None, None)
     assert full.first_third == Stretch(pytest.approx(20), pytest.approx(0))
     assert quick == dataclasses.replace(full, first_third=quick.first_third, last_third=quick.last_third)
+
+
+def test_an_ended_sessions_summary_is_kept_and_used_until_its_records_change(log):
+    session = ride(log, (20, {"state": "U", "cad": 250}), (30, {"cad": 200}), (30, {"cad": 150, "left": 2000}))
+    log.end_session(session, "D")
+    first = summary_of(log, session)
+    assert first == summarize(log, session)  # the same figures, fatigue thirds and profile too
+    fingerprint = "v%d|%s" % (SUMMARY_VERSION, log.summary_fingerprint(session))
+    assert summary_of(log, session) == first and log.cached_summary(session, fingerprint) is not None
+    # A replay fills in a record later: the kept summary is stale, and is computed again.
+    log.add_records(session, [record("E", 9999, 99_000, "D", "LOST", 3)])
+    log.flush()
+    again = summary_of(log, session)
+    assert again == summarize(log, session) and again.events["LOST"] == 1 and first.events.get("LOST") is None
+
+
+def test_an_unfinished_session_is_never_cached(log):
+    session = ride(log, (10, {}), end=None)
+    assert log.summary_fingerprint(session) is None
+    assert summary_of(log, session) == summarize(log, session)
+    assert log._read("SELECT COUNT(*) FROM summaries")[0][0] == 0
