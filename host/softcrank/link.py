@@ -604,8 +604,12 @@ class Link:
             self._jump = False
             if ahead < 0:
                 # had it; unless it is a BOOT: the trainer restarted under an open port (a soft
-                # reset, the virtual trainer's watchdog) and its records start again
-                restarted = frame.type == "E" and frame["event"] == "BOOT"
+                # reset, the virtual trainer's watchdog) and its records start again. Only once
+                # this link has had records past it, and not while a REPLAY is on its way: a
+                # trainer that booted before the host opened the port still sends its backlog
+                # (its BOOT first) until the handshake's REPLAY moves it on.
+                restarted = (frame.type == "E" and frame["event"] == "BOOT" and not self._replaying
+                             and self._delivered is not None and rec_diff(rec, self._delivered) <= 0)
                 if not restarted:
                     return
             elif ahead > 0:
