@@ -399,6 +399,20 @@ def run_power_cut() -> Result:
         return _finish(ride, Result("brownout / reset mid-ride"))
 
 
+def _start_raw(port, rate_hz: int) -> Commander:
+    """Over a bare port (no Link: these runs must see every byte): handshake, then the rate,
+    signed caps, the goals and START, without waiting for answers. Returns the commander, so
+    later frames carry the next sequence numbers."""
+    send = Commander()
+    port.write(send("HELLO", P.PROTOCOL_VERSION))
+    hello = _await(port, "H")
+    counter = _await(port, "C")["counter"] + 1
+    for command in (("RATE", rate_hz), ("CAPS", *signed(hello["device"], counter, FAULT_CAPS)),
+                    ("GOALS", *FAULT_GOALS), ("START",)):
+        port.write(send(*command))
+    return send
+
+
 def run_ctrl_c() -> Result:
     """Ctrl-C (0x03) mid-work, as mpremote sends it: brake zero, the watchdog stopped, the
     REPL up; no reset follows (someone is at the REPL)."""
@@ -406,13 +420,7 @@ def run_ctrl_c() -> Result:
     board.start()
     try:
         with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
-            send = Commander()
-            port.write(send("HELLO", P.PROTOCOL_VERSION))
-            hello = _await(port, "H")
-            counter = _await(port, "C")["counter"] + 1
-            for command in (("RATE", RATE_HZ), ("CAPS", *signed(hello["device"], counter, FAULT_CAPS)),
-                            ("GOALS", *FAULT_GOALS), ("START",)):
-                port.write(send(*command))
+            send = _start_raw(port, RATE_HZ)
             deadline = time.monotonic() + 60 / SPEED + 5
             while time.monotonic() < deadline:
                 port.write(send("PING"))
@@ -532,13 +540,7 @@ def run_host_not_reading(seconds: float = 10, speed: float = 10) -> Result:
     board.start()
     try:
         with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
-            send = Commander()
-            port.write(send("HELLO", P.PROTOCOL_VERSION))
-            hello = _await(port, "H")
-            counter = _await(port, "C")["counter"] + 1
-            for command in (("RATE", 10), ("CAPS", *signed(hello["device"], counter, FAULT_CAPS)),
-                            ("GOALS", *FAULT_GOALS), ("START",)):
-                port.write(send(*command))
+            send = _start_raw(port, 10)
             records: list[Frame] = []
 
             def beat():
