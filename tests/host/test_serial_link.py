@@ -174,7 +174,8 @@ class FakeTrainer:
     `drop_recs`: records whose first sending is lost; records before `first_rec` are gone.
     Records start at the first HELLO, so no test depends on how fast the link connects."""
 
-    def __init__(self, proto=P.PROTOCOL_VERSION, first_rec=0, period_s=0.01, drop_answer=(), drop_recs=()):
+    def __init__(self, proto=P.PROTOCOL_VERSION, first_rec=0, period_s=0.01, drop_answer=(), drop_recs=(),
+                 backlog=0):
         self.master, slave = os.openpty()
         tty.setraw(slave)
         self.slave = slave
@@ -182,6 +183,7 @@ class FakeTrainer:
         self.proto, self.period_s = proto, period_s
         self.next_rec = self.oldest = self.cursor = first_rec
         self.drop_answer, self.drop_recs = set(drop_answer), set(drop_recs)
+        self.backlog = backlog  # records from its BOOT on it had not sent yet when the host came
         self.log = []  # (type, seq, values) received
         self.applied = {}
         self.seq = 0
@@ -244,6 +246,11 @@ class FakeTrainer:
         if type_ == "GOALS":
             self.send("G", *values)
         elif type_ == "REPLAY":
+            first, self.backlog = self.next_rec - self.backlog, 0
+            if first < self.next_rec:  # the backlog went out, from the BOOT on, until this REPLAY
+                self.send("E", first, 0, "I", "BOOT", 0)
+                for rec in range(first + 1, self.next_rec):
+                    self.send("T", rec, 0, "I", 0, 0, 0, 0, 0, 0)
             if 0 <= rec_diff(values[0], self.oldest) and rec_diff(values[0], self.next_rec) <= 0:
                 self.cursor = values[0]
             elif rec_diff(values[0], self.next_rec) > 0:
@@ -288,6 +295,19 @@ def test_a_trainer_speaking_another_protocol_is_refused_with_both_versions_named
     assert [f[0] for f in trainer.log] == ["HELLO"]  # no retrying: that cannot help
     with pytest.raises(LinkError, match="not connected"):
         link.command("PING")
+
+
+def test_a_trainer_still_sending_its_boot_backlog_after_the_handshake_is_not_taken_for_a_restart(fake):
+    """The trainer booted before the host opened the port and kept its first records (its BOOT
+    first) queued: they come after the handshake, before the REPLAY moves its cursor on."""
+    trainer = fake(first_rec=40, backlog=40)
+    sink, states = Sink(), States()
+    with Link(trainer.port, store=sink.store, on_state=states) as link:
+        link.command("GOALS", 10, 15, 25, 10)
+        time.sleep(0.3)
+    assert [type_ for type_, _, _ in trainer.log].count("HELLO") == 1  # one handshake: never dropped
+    assert states.names() == ["connecting", "connected", "closed"] and link.lost == []
+    assert min(sink.recs) == 40 and sink.missing() == []
 
 
 def test_a_lost_answer_is_resent_with_the_same_seq_and_applied_once(fake):
