@@ -1,5 +1,12 @@
 """The `softcrank` command line: help that tells the truth, clear errors for bad input."""
 
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+
 import pytest
 
 from softcrank.cli import main
@@ -37,34 +44,79 @@ def test_the_help_lists_the_commands(capsys):
     assert exit.value.code == 0 and "demo" in out and "app" in out
 
 
+class Terminal:
+    """A softcrank command running in a pseudo-terminal, as a person starts it: what it drew
+    (escape sequences removed), keys typed into it."""
+
+    def __init__(self, args, env):
+        import pty
+
+        self.master, slave = pty.openpty()
+        env = dict(os.environ, TERM="xterm-256color", COLUMNS="100", LINES="30", **env)
+        self.proc = subprocess.Popen([sys.executable, "-m", "softcrank", *args], stdin=slave, stdout=slave,
+                                     stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        self.raw = b""
+
+    def text(self):
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.raw.decode("utf-8", "replace"))
+
+    def wait_for(self, *words, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not all(w in self.text() for w in words) and time.monotonic() < deadline:
+            if select.select([self.master], [], [], 0.5)[0]:
+                self.raw += os.read(self.master, 65536)
+        missing = [w for w in words if w not in self.text()]
+        assert not missing, "never drew %s; last drawn: %r" % (missing, self.text()[-400:])
+
+    def type(self, keys):
+        os.write(self.master, keys)
+
+    def exit_status(self, timeout=60):
+        """Wait for the command to end, reading what it draws meanwhile (a full terminal blocks it)."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            if select.select([self.master], [], [], 0.2)[0]:
+                try:
+                    self.raw += os.read(self.master, 65536)
+                except OSError:  # the other side closed
+                    break
+        return self.proc.wait(timeout=5)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        os.close(self.master)
+
+
 def test_without_a_command_the_app_opens_on_the_users_ride_log_and_ctrl_q_closes_it(tmp_path):
     """The real thing in a pseudo-terminal: `softcrank` draws the app; ctrl+q ends it with 0."""
-    import os
-    import pty
-    import select
-    import subprocess
-    import sys
-    import time
-
-    master, slave = pty.openpty()
-    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path), TERM="xterm-256color", COLUMNS="80", LINES="24")
-    proc = subprocess.Popen([sys.executable, "-m", "softcrank"], stdin=slave, stdout=slave, stderr=slave, env=env,
-                            close_fds=True)
-    os.close(slave)
-    seen = b""
+    term = Terminal([], {"XDG_DATA_HOME": str(tmp_path)})
     try:
-        deadline = time.monotonic() + 60
-        while b"Connect" not in seen and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.5)[0]:
-                seen += os.read(master, 65536)
-        assert b"Connect" in seen and b"Therapist" in seen
-        os.write(master, b"\x11")  # ctrl+q
-        assert proc.wait(timeout=30) == 0
+        term.wait_for("Connect", "Therapist")
+        term.type(b"\x11")  # ctrl+q
+        assert term.exit_status() == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
+        term.close()
     assert (tmp_path / "softcrank" / "ridelog.sqlite").exists()  # the user's ride log, opened (here: a temp one)
+
+
+def test_the_demo_opens_the_app_on_the_virtual_trainer_and_s_starts_a_session(tmp_path):
+    """The README's first command: the app, connected to the virtual trainer, the demo patient
+    chosen; s starts the warm-up; ctrl+q ends it with 0, leaves the user's ride log alone and
+    takes its temporary one away."""
+    term = Terminal(["demo"], {"XDG_DATA_HOME": str(tmp_path), "TMPDIR": str(tmp_path)})
+    try:
+        term.wait_for("connected", "Demo", "Press s to start")
+        assert "warm-up" not in term.text()
+        term.type(b"s")
+        term.wait_for("warm-up")
+        term.type(b"\x11")
+        assert term.exit_status() == 0
+    finally:
+        term.close()
+    assert not (tmp_path / "softcrank" / "ridelog.sqlite").exists()
+    assert list(tmp_path.rglob("demo.sqlite")) == []  # the demo's own ride log went with it
 
 
 def test_the_app_demo_refuses_speed_zero(capsys):
