@@ -12,8 +12,8 @@ import statistics
 import subprocess
 import time
 
-from softcrank import therapist
-from softcrank.interpreter import environment, micropython
+from softcrank.trainer import therapist
+from softcrank.sim.interpreter import environment, micropython
 
 RUNS = 7
 MP_CHECK = """

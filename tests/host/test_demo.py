@@ -2,7 +2,7 @@
 
 import io
 
-from softcrank.demo import run_demo
+from softcrank.sim.demo import run_demo
 
 
 def test_the_demo_rides_a_whole_session_with_no_record_missing():

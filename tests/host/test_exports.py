@@ -31,14 +31,14 @@ from tcxreader.tcxreader import TCXReader
 
 from softcrank import exports
 from softcrank.cli import main
-from softcrank.demo import DEMO_KEY, signed_demo_caps
+from softcrank.sim.demo import DEMO_KEY, signed_demo_caps
 from softcrank.exports import fit as fit_export
 from softcrank.exports.timeline import session_start, timeline
-from softcrank.link import Link
-from softcrank.recorder import Recorder
-from softcrank.ridelog import RideLog
-from softcrank.summary import CRANK_LENGTH_M, MAX_SAMPLE_STEP_MS, pedal_power_w, summarize
-from softcrank.virtual_board import VirtualBoard
+from softcrank.trainer.link import Link
+from softcrank.trainer.recorder import Recorder
+from softcrank.store.ridelog import RideLog
+from softcrank.clinical.summary import CRANK_LENGTH_M, MAX_SAMPLE_STEP_MS, pedal_power_w, summarize
+from softcrank.sim.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
 
 SPEED = 20  # virtual time runs 20 times real time: the 3.5-minute ride takes about 11 s

@@ -7,9 +7,9 @@ import io
 import os
 import subprocess
 
-from softcrank import image
-from softcrank.demo import DEMO_KEY, _pipe_sender, _reader, ride
-from softcrank.interpreter import micropython
+from softcrank.boardfiles import image
+from softcrank.sim.demo import DEMO_KEY, _pipe_sender, _reader, ride
+from softcrank.sim.interpreter import micropython
 
 
 def test_a_30_minute_session_with_signed_caps_runs_in_160k_of_heap_without_a_memory_error(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from softcrank.cli import main
 from softcrank.frames import parse
-from softcrank.ridelog import RideLog
+from softcrank.store.ridelog import RideLog
 from softcrank_fw import protocol as P
 
 

@@ -11,12 +11,12 @@ import time
 import pytest
 
 from softcrank.frames import parse
-from softcrank.link import Link, Lost
-from softcrank.recorder import Recorder
-from softcrank.ride import RideError, record_session
-from softcrank import ridelog as ridelog_module
-from softcrank.ridelog import RideLog
-from softcrank.virtual_board import VirtualBoard
+from softcrank.trainer.link import Link, Lost
+from softcrank.trainer.recorder import Recorder
+from softcrank.cli.ride import RideError, record_session
+from softcrank.store import ridelog as ridelog_module
+from softcrank.store.ridelog import RideLog
+from softcrank.sim.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
 
 SPEED = 25  # virtual seconds per real second: a 9-minute session in about 22 s

@@ -6,13 +6,14 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from softcrank import ridelog as R
+from softcrank.store import ridelog as R
 from softcrank.frames import Frame, parse
-from softcrank.ridelog import Gap, RideLog, RideLogError, default_path
+from softcrank.store.ridelog import Gap, RideLog, RideLogError, default_path
 from softcrank_fw import protocol as P
 
 CAPS = [20, 15, 30, 250, 5, 300, 180]  # the firmware's defaults
@@ -323,7 +324,7 @@ def test_records_are_committed_in_batches_and_only_committed_ones_are_acked(path
 def test_a_record_waits_at_most_max_delay_s_for_its_commit(log, patient, monkeypatch):
     """At 1 Hz a batch of 10 takes 10 s to fill; the once-a-second ACK should not wait that long."""
     now = [100.0]
-    monkeypatch.setattr(R.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
     log.max_delay_s = 1.0
     session = new_session(log, patient)
     log.add_records(session, [sample(1000)])
@@ -369,7 +370,7 @@ def test_a_host_killed_mid_batch_loses_nothing_it_committed(path, patient, log):
     child = textwrap.dedent("""
         import os, sys
         from softcrank.frames import Frame
-        from softcrank.ridelog import RideLog, SAMPLE_FIELDS
+        from softcrank.store.ridelog import RideLog, SAMPLE_FIELDS
         log = RideLog(sys.argv[1], batch_size=50, max_delay_s=3600)
         for rec in range(1000, 1120):
             values = [rec, rec * 100, "W", 200, 1000, 1000, 100, 60, 0]

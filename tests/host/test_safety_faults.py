@@ -8,7 +8,7 @@ tests/properties/; this suite shows them hold through the whole stack."""
 
 import pytest
 
-from softcrank import faultrun
+from softcrank.verify import faultrun
 from softcrank_fw.control import OVERSPEED_PAUSE_MS
 from softcrank_fw.force import STALE_MS, STUCK_READINGS
 
@@ -104,7 +104,7 @@ def test_the_simulated_boards_reset_codes_are_the_picos():
 
     from softcrank_sim import resets
 
-    text = (pathlib.Path(faultrun.__file__).resolve().parents[2] / "firmware" / "softcrank_pico" / "resetlog.py").read_text()
+    text = (pathlib.Path(faultrun.__file__).resolve().parents[3] / "firmware" / "softcrank_pico" / "resetlog.py").read_text()
     codes = dict(re.findall(r"^([A-Z_]+) = const\((\d)\)", text, re.MULTILINE))
     assert {k: int(v) for k, v in codes.items() if k in faultrun.RESET_CODES} == faultrun.RESET_CODES
     assert (resets.POWER_ON, resets.WATCHDOG, resets.EXCEPTION, resets.INTERRUPTED) == (0, 1, 2, 4)

@@ -5,8 +5,8 @@ in tests/firmware/test_link.py and, with hypothesis, in tests/properties/test_pr
 
 import random
 
-from softcrank import fuzz
-from softcrank.faultrun import FAULT_CAPS
+from softcrank.verify import fuzz
+from softcrank.verify.faultrun import FAULT_CAPS
 from softcrank_fw import protocol as P
 
 

@@ -13,9 +13,9 @@ import tty
 
 import pytest
 
-from softcrank.demo import DEMO_KEY, signed_demo_caps
-from softcrank.link import CommandRefused, Latest, Link, LinkError, Lost, ProtocolMismatch
-from softcrank.virtual_board import VirtualBoard
+from softcrank.sim.demo import DEMO_KEY, signed_demo_caps
+from softcrank.trainer.link import CommandRefused, Latest, Link, LinkError, Lost, ProtocolMismatch
+from softcrank.sim.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
 from softcrank_fw.ring import rec_diff
 

@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 
 from softcrank.frames import parse
-from softcrank.ridelog import RideLog
-from softcrank.summary import SUMMARY_VERSION, summary_of, PEDAL_TRAVEL_M, Stretch, summarize
+from softcrank.store.ridelog import RideLog
+from softcrank.clinical.summary import SUMMARY_VERSION, summary_of, PEDAL_TRAVEL_M, Stretch, summarize
 from softcrank_fw import protocol as P
 
 CAPS = [20, 15, 30, 250, 5, 300, 180]

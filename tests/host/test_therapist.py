@@ -9,12 +9,13 @@ import time
 import pytest
 import serial
 
-from softcrank import cli, therapist
+from softcrank import cli
+from softcrank.trainer import therapist
 from softcrank.deploy import deploy
 from softcrank.frames import Commander, await_frame
-from softcrank.link import CommandRefused, Link
-from softcrank.ridelog import RideLog
-from softcrank.virtual_board import VirtualBoard
+from softcrank.trainer.link import CommandRefused, Link
+from softcrank.store.ridelog import RideLog
+from softcrank.sim.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
 from softcrank_fw.limits import CAP_LIMITS
 
@@ -104,7 +105,7 @@ def test_a_patient_whose_caps_would_be_refused_is_told_before_any_pin_or_trainer
 
 
 def test_the_console_says_the_caps_events_in_words():
-    from softcrank.console import event_line
+    from softcrank.clinical.words import event_line
     from softcrank.frames import parse
 
     def line(event, arg):

@@ -14,10 +14,10 @@ import pytest
 import serial
 
 from softcrank.deploy import DeployError, deploy
-from softcrank.demo import DEMO_KEY, ride, serial_frames
+from softcrank.sim.demo import DEMO_KEY, ride, serial_frames
 from softcrank.frames import Commander, FrameError, await_frame, parse
-from softcrank.interpreter import scenario_path
-from softcrank.virtual_board import VirtualBoard
+from softcrank.boardfiles import scenario_path
+from softcrank.sim.virtual_board import VirtualBoard
 from softcrank_fw import FIRMWARE_VERSION
 from softcrank_fw import protocol as P
 

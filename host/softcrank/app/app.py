@@ -16,8 +16,8 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from ..link import LinkError
-from ..ridelog import GOAL_NAMES, RideLog, RideLogError
+from ..trainer.link import LinkError
+from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError
 from .messages import (CommandDone, HistoryReady, LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry,
                        TrainerEvent)
 from .ridestate import RideState

@@ -11,13 +11,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..demo_history import DEMO_BY, DEMO_CAPS, demo_patient, ride_history
-from ..interpreter import scenario_path
-from ..ridelog import RideLog
-from ..virtual_board import VirtualBoard
+from ..sim.demo_history import DEMO_BY, DEMO_CAPS, demo_patient, ride_history
+from ..boardfiles import scenario_path
+from ..store.ridelog import RideLog
+from ..sim.virtual_board import VirtualBoard
 from .app import SoftcrankApp
-from ..demo import DEMO_KEY
-from ..therapist import has_pin, send_caps, set_pin, unlock
+from ..sim.demo import DEMO_KEY
+from ..trainer.therapist import has_pin, send_caps, set_pin, unlock
 
 DEMO_PIN = "123456"  # the demo's therapist PIN, printed by `softcrank demo --help`
 APP_SPEED = 1.0  # a real trainer, or the virtual one started from the Connect screen: real time

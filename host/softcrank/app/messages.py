@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from ..frames import Frame
-from ..link import Lost
+from ..trainer.link import Lost
 
 
 class LinkChanged(Message):

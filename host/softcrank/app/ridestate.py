@@ -10,7 +10,7 @@ from collections import deque
 
 from softcrank_fw import protocol as P
 
-from ..console import event_line
+from ..clinical.words import event_line
 from ..frames import Frame
 
 WINDOW_S = 180  # the live plot shows the last 3 minutes of the trainer's clock

@@ -9,7 +9,9 @@ build a queue; events come through on_frame, every one, in order.
 
 With the virtual trainer running `speed` times faster than real time, the firmware's host
 timeouts (3 s hold, 10 s pause) are in virtual seconds, so the link's own timings are scaled
-the same way (link_timings).
+the same way (trainer/timings.py, as `softcrank ride` does). A pause the trainer made because
+this laptop went silent is resumed once the link is back (trainer/session.py, as `softcrank
+ride` does): the pump thread sends the RESUME, never the reader.
 """
 
 from __future__ import annotations
@@ -20,21 +22,13 @@ from typing import Callable
 from textual.message import Message
 
 from ..frames import Frame
-from ..link import HEARTBEAT_S, Link, LinkError
+from ..trainer.link import Link, LinkError
+from ..trainer.session import SilenceResume
+from ..trainer.timings import link_timings
 from .messages import LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry, TrainerEvent
 
 PUMP_HZ = 10  # screen updates a second: a figure changing faster than this is not readable
 RIDING_STATES = frozenset("UWCRP")  # a session is on: quitting sends STOP first
-
-
-def link_timings(speed: float) -> dict:
-    """Link timings for a trainer whose clock runs `speed` times real time: a beat every 0.5
-    virtual s, lost after 9 virtual s of silence (the trainer pauses at 10) but never under
-    0.5 real s, answers within 6 virtual s but never under 0.1 real s. Real time: defaults."""
-    if speed <= 1:
-        return {}
-    return {"heartbeat_s": HEARTBEAT_S / speed, "silence_s": max(9 / speed, 0.5),
-            "answer_timeout_s": max(6 / speed, 0.1)}
 
 
 class Trainer:
@@ -50,6 +44,7 @@ class Trainer:
         self.goals: Frame | None = None
         self.state = "I"  # the trainer's session state, from the newest telemetry
         self._pump: threading.Thread | None = None
+        self._silence = SilenceResume()  # the session's pauses for this laptop's silence
         self._pump_stop = threading.Event()
 
     @property
@@ -59,11 +54,10 @@ class Trainer:
     def open(self, port: str | None, patient_id: int) -> None:
         """Connect to the trainer on `port`, recording sessions for `patient_id`. Returns at once;
         the link's state arrives as LinkChanged messages."""
-        from ..recorder import Recorder
+        from ..trainer.recorder import Recorder
 
         self.close()
-        recorder = Recorder(self.ridelog, patient_id,
-                            on_session=lambda session_id, what: self.post(SessionChanged(session_id, what)),
+        recorder = Recorder(self.ridelog, patient_id, on_session=self._session,
                             on_lost=lambda lost: self.post(RecordsLost(lost)))
         callbacks = recorder.link_callbacks()
         recorders_frame = callbacks.pop("on_frame")
@@ -111,9 +105,15 @@ class Trainer:
             self.caps, self.goals = info.get("C"), info.get("G")
             self.post(Settings(self.caps, self.goals))
 
+    def _session(self, session_id: int, what: str) -> None:
+        if what in ("started", "resumed"):
+            self._silence = SilenceResume.from_log(self.ridelog, session_id)
+        self.post(SessionChanged(session_id, what))
+
     def _frame(self, frame: Frame) -> None:
         if frame.type == "E":
             self.state = frame["state"]
+            self._silence.event(frame)
             self.post(TrainerEvent(frame))
         else:
             self._settings(frame)
@@ -133,4 +133,12 @@ class Trainer:
             if frame is not None:
                 self.state = frame["state"]
                 self.post(Telemetry(frame))
+                if self._silence.due(frame, link):
+                    self._resume(link)
                 stop.wait(1 / PUMP_HZ)
+
+    def _resume(self, link: Link) -> None:
+        try:
+            link.command("RESUME")
+        except LinkError:
+            pass  # the link went again: the trainer stays paused, and space resumes it

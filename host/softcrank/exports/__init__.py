@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from softcrank.ridelog import RideLog, RideLogError
+from softcrank.store.ridelog import RideLog, RideLogError
 
 from .csvfile import write_csv
 from .fit import write_fit

@@ -23,8 +23,8 @@ from __future__ import annotations
 import io
 from typing import BinaryIO
 
-from softcrank.ridelog import RideLog
-from softcrank.summary import pedal_power_w
+from softcrank.store.ridelog import RideLog
+from softcrank.clinical.summary import pedal_power_w
 
 from .timeline import timeline
 

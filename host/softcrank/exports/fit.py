@@ -47,8 +47,8 @@ from typing import BinaryIO
 from garmin_fit_sdk import BASE_TYPE, FIT_EPOCH_S, Encoder, Profile
 
 from softcrank import __version__
-from softcrank.ridelog import RideLog
-from softcrank.summary import Summary, summarize
+from softcrank.store.ridelog import RideLog
+from softcrank.clinical.summary import Summary, summarize
 
 from .timeline import Second, Seconds, session_start, start_t_ms
 

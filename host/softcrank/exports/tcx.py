@@ -29,8 +29,8 @@ from typing import IO, BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
 from softcrank import __version__
-from softcrank.ridelog import RideLog
-from softcrank.summary import CRANK_LENGTH_M, Summary, summarize
+from softcrank.store.ridelog import RideLog
+from softcrank.clinical.summary import CRANK_LENGTH_M, Summary, summarize
 
 from .timeline import Second, Seconds, session_start, start_t_ms
 

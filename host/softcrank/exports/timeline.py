@@ -35,8 +35,8 @@ from typing import Iterator, NamedTuple
 from softcrank_fw import protocol as P
 from softcrank_fw.ring import rec_diff
 
-from softcrank.ridelog import RideLog, Sample
-from softcrank.summary import pedal_power_w, timed
+from softcrank.store.ridelog import RideLog, Sample
+from softcrank.clinical.summary import pedal_power_w, timed
 
 __all__ = ["Clock", "Second", "Seconds", "session_start", "start_t_ms", "timeline"]
 

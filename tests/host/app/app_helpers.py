@@ -10,9 +10,9 @@ import threading
 from datetime import date
 
 from softcrank.app import SoftcrankApp
-from softcrank.demo_history import Tape
+from softcrank.sim.demo_history import Tape
 from softcrank.frames import Frame
-from softcrank.ridelog import RideLog
+from softcrank.store.ridelog import RideLog
 
 DATA = pathlib.Path(__file__).parent / "data" / "rides.jsonl.gz"
 TODAY = date(2026, 3, 20)  # Progress counts weeks up to this day in the snapshots
@@ -27,8 +27,8 @@ SHORT_PLAN = {"dur_min": 1, "cad_lo_rpm": 15, "cad_hi_rpm": 25, "res_pct": 10}
 
 def provision(log: RideLog, pin: str = PIN) -> None:
     """Set the PIN and keep the virtual trainer's CAPS key (demo.DEMO_KEY), as deploy would."""
-    from softcrank.demo import DEMO_KEY
-    from softcrank.therapist import set_pin, unlock
+    from softcrank.sim.demo import DEMO_KEY
+    from softcrank.trainer.therapist import set_pin, unlock
 
     set_pin(log, pin)
     unlock(log, pin, "test: the virtual trainer's key").store_device_key(SIM_DEVICE, DEMO_KEY)

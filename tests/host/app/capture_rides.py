@@ -12,8 +12,8 @@ import io
 import json
 import pathlib
 
-from softcrank.demo import run_demo
-from softcrank.interpreter import scenario_path
+from softcrank.sim.demo import run_demo
+from softcrank.boardfiles import scenario_path
 
 OUT = pathlib.Path(__file__).parent / "data" / "rides.jsonl.gz"
 RIDES = (  # (scenario, seed, work minutes, caps)

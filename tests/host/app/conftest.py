@@ -3,7 +3,7 @@
 import pytest
 
 from app_helpers import FixedClock, add_captured_sessions
-from softcrank.ridelog import RideLog
+from softcrank.store.ridelog import RideLog
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import asyncio
 import pytest
 
 from app_helpers import PIN, SHORT_CAPS, SHORT_PLAN, SPEED, make_app, provision, until
-from softcrank.demo import DEMO_KEY
-from softcrank.therapist import send_caps
+from softcrank.sim.demo import DEMO_KEY
+from softcrank.trainer.therapist import send_caps
 from softcrank.app.widgets.banners import Banner
-from softcrank.virtual_board import VirtualBoard
+from softcrank.sim.virtual_board import VirtualBoard
 
 @pytest.fixture
 def board():
@@ -109,4 +109,29 @@ def test_a_pulled_cable_puts_up_the_link_lost_banner_until_it_is_back(log, patie
             assert "LINK LOST" in str(app.screen.query_one("#linkbar").render())
             board.plug()
             await until(pilot, lambda: app.link_state == "connected" and banner(app) is None, 60, "the link back")
+    asyncio.run(scenario())
+
+
+def test_a_pause_for_a_silent_laptop_is_resumed_once_the_link_is_back(log, patient, board):
+    """As `softcrank ride` does (trainer/session.py): the trainer paused because the laptop went
+    silent, not because the rider asked, so the app resumes it when the link is back."""
+    from softcrank_fw import protocol as P
+
+    async def scenario():
+        app = ride_app(log, patient, board)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            await pilot.press("s")
+            await until(pilot, lambda: app.ride.state in "UW", 30, "riding")
+            board.unplug()
+            await until(pilot, lambda: banner(app) == "lost", 30, "the link-lost banner")
+            await asyncio.sleep(20 / SPEED)  # 20 virtual seconds: the trainer paused at 10
+            board.plug()
+            await until(pilot, lambda: app.link_state == "connected", 60, "the link back")
+            await until(pilot, lambda: app.ride.state in "UW", 30, "riding again without a key pressed")
+            await pilot.press("x")
+            await until(pilot, lambda: app.ride.session_id is None, 30, "the session's end in the log")
+        events = [(e.event, e.arg) for e in log.events(log.sessions(patient)[-1]["id"])]
+        assert ("PAUSE", P.PAUSE_HOST_SILENT) in events
+        assert events.index(("PAUSE", P.PAUSE_HOST_SILENT)) < events.index(("RESUME", 0))
     asyncio.run(scenario())

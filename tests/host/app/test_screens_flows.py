@@ -12,10 +12,10 @@ import pytest
 from textual.widgets import DataTable, Input, Select
 
 from app_helpers import PIN, SPEED, make_app, provision, until
-from softcrank.demo import DEMO_KEY
-from softcrank.therapist import has_pin
-from softcrank.demo_history import Past, demo_patient, ride_history
-from softcrank.virtual_board import VirtualBoard
+from softcrank.sim.demo import DEMO_KEY
+from softcrank.trainer.therapist import has_pin
+from softcrank.sim.demo_history import Past, demo_patient, ride_history
+from softcrank.sim.virtual_board import VirtualBoard
 
 async def type_into(pilot, selector: str, text: str) -> None:
     """Click a field, clear it with the keyboard and type."""
@@ -196,7 +196,7 @@ def test_progress_shows_sessions_against_the_plan(log, history):
 def test_the_demos_past_sessions_are_ridden_on_the_firmware_and_appear_in_review(tmp_path):
     path = tmp_path / "demo.sqlite"
     patient_id = demo_patient(path)
-    from softcrank.ridelog import RideLog
+    from softcrank.store.ridelog import RideLog
 
     with RideLog(path) as log:
         def history(each, stop):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from softcrank.therapist import set_pin
+from softcrank.trainer.therapist import set_pin
 
 from app_helpers import captured, make_app
 

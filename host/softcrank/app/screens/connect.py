@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...deploy import PICO_USB
+from ...trainer.ports import PICO_USB
 from .base import AppScreen
 
 VIRTUAL = "virtual"

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Select, Static
 
-from ...ridelog import SIDES, RideLogError
+from ...store.ridelog import SIDES, RideLogError
 from .base import AppScreen
 
 SIDE_WORDS = {"left": "left foot drop", "right": "right foot drop", "both": "both sides", "none": "neither side"}

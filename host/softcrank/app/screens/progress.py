@@ -12,8 +12,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static, TabbedContent, TabPane
 
-from ...progress import SessionPoint, Week, session_points, weeks
-from ...ridelog import RideLogError
+from ...clinical.trends import SessionPoint, Week, session_points, weeks
+from ...store.ridelog import RideLogError
 from ..widgets.plots import LinePlot
 from .base import AppScreen
 

@@ -8,9 +8,7 @@ at 50 Hz (360,000 samples) gives the widgets 300 points, as a 5-minute one does.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-from types import SimpleNamespace
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,11 +17,11 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from softcrank_fw import protocol as P
 
-from ... import logcmds
-from ...console import event_line
+from ...clinical.report import ended, session_report
+from ...clinical.words import event_line
 from ...exports import ExportError, export_file
-from ...progress import session_points
-from ...ridelog import RideLogError
+from ...clinical.trends import session_points
+from ...store.ridelog import RideLogError
 from ..widgets.plots import LinePlot
 from .base import AppScreen
 
@@ -96,7 +94,7 @@ class ReviewScreen(AppScreen):
             return
         try:
             log = self.app.ridelog
-            sessions = {s["id"]: logcmds.ended(s, log) for s in log.sessions(patient_id)}
+            sessions = {s["id"]: ended(s, log) for s in log.sessions(patient_id)}
             points = session_points(self.app.ridelog, patient_id)
         except RideLogError as e:
             self.app.call_from_thread(self.notify, str(e), severity="error")
@@ -150,15 +148,14 @@ class ReviewScreen(AppScreen):
     def _load_session(self, session_id: int) -> None:
         log = self.app.ridelog
         try:
-            text = io.StringIO()
-            logcmds.show(log, SimpleNamespace(session=str(session_id)), out=text)
+            summary = "\n".join(session_report(log, log.session(session_id)).lines())
             points = list(log.samples(session_id, decimate_to=REVIEW_POINTS))
             events = log.events(session_id)
             goals = log.session(session_id)["goals"]
         except RideLogError as e:
             self.app.call_from_thread(self.notify, str(e), severity="error")
             return
-        self.app.call_from_thread(self._show_session, session_id, text.getvalue(), points, events, goals)
+        self.app.call_from_thread(self._show_session, session_id, summary, points, events, goals)
 
     def _show_session(self, session_id, summary, points, events, goals) -> None:
         self.query_one("#summary", Static).update(summary.rstrip())

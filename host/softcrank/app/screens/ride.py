@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from softcrank_fw import protocol as P
 
-from ...console import STATE_WORDS, clock
+from ...clinical.words import STATE_WORDS, clock
 from ..widgets.banners import Banner
 from ..widgets.figures import CadenceFigure, ForceBars
 from ..widgets.plots import LinePlot

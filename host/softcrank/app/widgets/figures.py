@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Digits, Static
 
-from ...console import balance
+from ...clinical.words import balance
 
 BAR_CELLS = 16
 BAR_FULL_N = 150.0  # a bar is full at 150 N: the top of what riders push at rehab resistances

@@ -1,0 +1,70 @@
+"""The `softcrank` command: the parser (parser.py) and one module per group of commands."""
+
+from __future__ import annotations
+
+import sys
+
+from .boards import app_command, deploy_command, demo_app_command, demo_command, decode_command, sim_command
+from . import caps, logs
+from .parser import build_parser
+from .ride import ride_command
+from .tools import bench_command, safety_command
+
+__all__ = ["build_parser", "main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return demo_command(args) if args.console else demo_app_command(args)
+    if args.command in ("app", None):
+        return app_command(getattr(args, "db", None), getattr(args, "port", None))
+    if args.command == "decode":
+        return decode_command(args.file)
+    if args.command == "sim":
+        return sim_command(args)
+    if args.command == "deploy":
+        return deploy_command(args)
+    if args.command == "safety":
+        return safety_command(args)
+    if args.command in ("patients", "sessions", "show", "export", "pin", "caps"):
+        return ridelog_command(args)
+    if args.command == "ride":
+        return ride_command(args)
+    if args.command == "bench":
+        return bench_command(args)
+    parser.print_help()
+    return 0
+
+
+def ridelog_command(args) -> int:
+    """patients, sessions, show, export (logs.py), pin and caps (caps.py): each on the ride log."""
+    from ..exports import ExportError
+    from ..store.ridelog import RideLog, RideLogError
+    from ..trainer.therapist import BadPin, TherapistError
+
+    command = {"patients": logs.patients, "sessions": logs.sessions, "show": logs.show,
+               "export": logs.export, "pin": caps.pin, "caps": caps.caps}[args.command]
+    try:
+        with RideLog(args.db) as log:
+            return command(log, args)
+    except (logs.NotFound, ExportError, BadPin, ValueError) as e:  # bad input: nothing changed
+        print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
+        return 2
+    except (TherapistError, caps.Refused) as e:
+        print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
+        return 1
+    except RuntimeError as e:  # the link's LinkError and CommandRefused (the link needs pyserial)
+        print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
+        return 1
+    except RideLogError as e:
+        print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""A patient's progress across sessions: the trends a therapist reads, and adherence to the plan.
+
+CLINICAL.md: progress is measured over weeks: duration, resistance, cadence, symmetry and
+adherence (sessions a week against the plan). Each session's figures come from
+summary.summarize, so Review and Progress can never disagree; adherence counts the sessions
+started in each calendar week (Monday to Sunday, UTC) from the patient's first session to
+today, so a week with no session shows as 0, not as a gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from ..store.ridelog import RideLog
+from .summary import summary_of
+
+__all__ = ["SessionPoint", "Week", "session_points", "weeks"]
+
+
+@dataclass(frozen=True)
+class SessionPoint:
+    """One session's figures for the trend plots (None where there is nothing to average)."""
+
+    session_id: int
+    started: date
+    duration_min: float
+    cadence_avg_rpm: float | None
+    symmetry_index: float | None
+    work_kj: float
+    in_band_pct: float | None
+    res_avg_pct: float | None
+    end_state: str | None
+
+
+@dataclass(frozen=True)
+class Week:
+    monday: date
+    sessions: int
+    planned: int
+
+    @property
+    def met(self) -> bool:
+        return self.sessions >= self.planned
+
+
+def started_on(session: dict) -> date:
+    return datetime.fromisoformat(session["started_at"]).astimezone(timezone.utc).date()
+
+
+def session_points(log: RideLog, patient_id: int) -> list[SessionPoint]:
+    """Every session of the patient, oldest first, in figures. Reads each session's samples:
+    call it from a worker, not the UI thread."""
+    points = []
+    for session in log.sessions(patient_id):
+        s = summary_of(log, session["id"])
+        points.append(SessionPoint(
+            session_id=session["id"], started=started_on(session), duration_min=s.duration_s / 60,
+            cadence_avg_rpm=s.cadence_avg_rpm, symmetry_index=s.symmetry_index,
+            work_kj=(s.work_l_j + s.work_r_j) / 1000, in_band_pct=s.in_band_pct, res_avg_pct=s.res_avg_pct,
+            end_state=session["end_state"]))
+    return points
+
+
+def weeks(points: list[SessionPoint], sessions_per_week: int, today: date | None = None) -> list[Week]:
+    """Sessions in each week from the first session's week to today's, against the plan."""
+    if not points:
+        return []
+    today = today or datetime.now(timezone.utc).date()
+    first = min(p.started for p in points)
+    monday = first - timedelta(days=first.weekday())
+    last = max(today, max(p.started for p in points))
+    result = []
+    while monday <= last:
+        count = sum(1 for p in points if monday <= p.started < monday + timedelta(days=7))
+        result.append(Week(monday, count, sessions_per_week))
+        monday += timedelta(days=7)
+    return result

@@ -1,0 +1,2 @@
+"""The virtual trainer: the firmware on the MicroPython interpreter behind a pseudo-terminal,
+and the demo that rides it."""

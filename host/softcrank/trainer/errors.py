@@ -1,0 +1,47 @@
+"""What the link reports: its errors, the trainer's refusals in words, and records lost for good."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NAK_MEANINGS = {
+    "BADCRC": "the frame arrived damaged",
+    "SYNTAX": "not a frame",
+    "TOOLONG": "the frame is too long",
+    "UNKNOWN": "the trainer does not take that command",
+    "ARGS": "wrong number or kind of values",
+    "RANGE": "a value outside what the trainer accepts",
+    "STATE": "not possible in the trainer's current state",
+    "GONE": "the trainer no longer holds that record",
+    "VERSION": "another protocol version",
+    "AUTH": "not signed with this trainer's key",
+    "STALE": "an old caps request sent again (a replay)",
+    "NOKEY": "the trainer has no key: softcrank deploy writes one",
+    "UNSAVED": "the trainer could not save the caps",
+}
+
+
+class LinkError(RuntimeError):
+    """The link cannot do what was asked: not connected, no answer, the link was lost."""
+
+
+class ProtocolMismatch(LinkError):
+    """The trainer will not talk to this softcrank (another protocol version): retrying will
+    not help, so the link closes."""
+
+
+class CommandRefused(LinkError):
+    def __init__(self, type_: str, code: str) -> None:
+        super().__init__("the trainer refused %s: %s (%s)" % (type_, code, NAK_MEANINGS.get(code, "?")))
+        self.type = type_
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Lost:
+    """Records the link could not fetch: `count` of them from `first` (None: unknown)."""
+
+    first: int
+    count: int | None
+    reason: str  # "overwritten": the ring reused them before a REPLAY fetched them;
+    # "restart": the trainer rebooted (or another one is on the port), so its ring started again

@@ -1,0 +1,1 @@
+"""Fault injection, end to end on the virtual trainer: the runs that faultrun.py lists."""
