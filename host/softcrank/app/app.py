@@ -16,8 +16,8 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from ..trainer.link import LinkError
 from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError
+from ..trainer.link import LinkError
 from .messages import (CommandDone, HistoryReady, LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry,
                        TrainerEvent)
 from .ridestate import RideState

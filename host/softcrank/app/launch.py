@@ -11,13 +11,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..sim.demo_history import DEMO_BY, DEMO_CAPS, demo_patient, ride_history
 from ..boardfiles import scenario_path
-from ..store.ridelog import RideLog
-from ..sim.virtual_board import VirtualBoard
-from .app import SoftcrankApp
 from ..sim.demo import DEMO_KEY
+from ..sim.demo_history import DEMO_BY, DEMO_CAPS, demo_patient, ride_history
+from ..sim.virtual_board import VirtualBoard
+from ..store.ridelog import RideLog
 from ..trainer.therapist import has_pin, send_caps, set_pin, unlock
+from .app import SoftcrankApp
 
 DEMO_PIN = "123456"  # the demo's therapist PIN, printed by `softcrank demo --help`
 APP_SPEED = 1.0  # a real trainer, or the virtual one started from the Connect screen: real time

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from .boards import app_command, deploy_command, demo_app_command, demo_command, decode_command, sim_command
 from . import caps, logs
+from .boards import app_command, deploy_command, demo_app_command, demo_command, decode_command, sim_command
 from .parser import build_parser
 from .ride import ride_command
 from .tools import bench_command, safety_command

@@ -9,9 +9,9 @@ import time
 
 from softcrank_sim import scenario
 
-from ..frames import FrameError, parse
-from ..boardfiles.image import ImageError
 from ..boardfiles import bundled_scenarios, scenario_path
+from ..boardfiles.image import ImageError
+from ..frames import FrameError, parse
 from ..sim.interpreter import InterpreterMissing
 from .signals import _interrupted
 

@@ -13,9 +13,9 @@ import sys
 
 from softcrank_fw.limits import CAP_LIMITS
 
+from ..store.ridelog import RideLog
 from ..trainer import therapist
 from .logs import find_patient
-from ..store.ridelog import RideLog
 
 # (option, CAPS field, metavar, what, unit) for `softcrank caps`.
 CAP_OPTIONS = (

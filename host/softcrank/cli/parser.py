@@ -7,8 +7,8 @@ import argparse
 from softcrank_fw import protocol as P
 
 from .. import __version__
-from ..verify.bench import GROUPS as BENCH_GROUPS
 from ..boardfiles import bundled_scenarios
+from ..verify.bench import GROUPS as BENCH_GROUPS
 
 
 def _positive_int(text: str) -> int:

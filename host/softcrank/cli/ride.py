@@ -25,15 +25,15 @@ from softcrank_fw import protocol as P
 from softcrank_fw.ring import rec_diff
 
 from ..clinical import words as console
-from ..frames import Frame
-from ..trainer.link import CommandRefused, Link, LinkError, Lost
 from ..clinical.report import ended
+from ..clinical.summary import summary_of
+from ..frames import Frame
+from ..store.ridelog import RideLog
+from ..trainer.link import CommandRefused, Link, LinkError, Lost
 from ..trainer.recorder import Recorder
-from .signals import _interrupted
 from ..trainer.session import SilenceResume
 from ..trainer.timings import link_timings
-from ..store.ridelog import RideLog
-from ..clinical.summary import summary_of
+from .signals import _interrupted
 
 __all__ = ["record_session", "RideError"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from ..verify.bench import GROUPS as BENCH_GROUPS
 from ..sim.interpreter import InterpreterMissing
+from ..verify.bench import GROUPS as BENCH_GROUPS
 
 
 def bench_command(args) -> int:

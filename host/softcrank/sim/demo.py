@@ -17,10 +17,10 @@ from typing import Callable, TextIO
 
 from softcrank_fw import protocol as P
 
+from ..boardfiles import scenario_path
 from ..clinical import words as console
 from ..frames import Commander, Frame, FrameError, parse
 from ..trainer.therapist import caps_tag
-from ..boardfiles import scenario_path
 from .interpreter import environment, micropython
 
 # DEMO ONLY: the CAPS key of the demo's virtual trainer. It is public (it is right here), so it

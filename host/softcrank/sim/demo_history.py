@@ -23,11 +23,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable, NamedTuple
 
-from .demo import run_demo
-from ..frames import Frame
 from ..boardfiles import scenario_path
-from ..store.ridelog import RideLog
 from ..clinical.summary import END_EVENTS
+from ..frames import Frame
+from ..store.ridelog import RideLog
+from .demo import run_demo
 
 SPEED = 60
 # The past sessions ride on interpreters of their own, while the demo's live virtual trainer

@@ -29,8 +29,8 @@ from softcrank_fw import protocol as P
 from softcrank_fw.ring import rec_diff
 
 from ..frames import Frame
-from .link import Lost
 from ..store.ridelog import RideLog
+from .link import Lost
 
 __all__ = ["Recorder", "ENDING_EVENTS"]
 

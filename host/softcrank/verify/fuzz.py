@@ -36,11 +36,11 @@ from softcrank_fw import protocol as P
 from softcrank_fw.crc import crc16
 from softcrank_fw.limits import Caps, Goals
 
-from ..sim.demo import DEMO_KEY
-from .faults.harness import FAULT_CAPS, FAULT_GOALS, RATE_HZ, FaultNotHandled, check, signed
-from ..frames import Commander, Frame, FrameError, parse
 from ..boardfiles import scenario_path
+from ..frames import Commander, Frame, FrameError, parse
+from ..sim.demo import DEMO_KEY
 from ..sim.virtual_board import VirtualBoard
+from .faults.harness import FAULT_CAPS, FAULT_GOALS, RATE_HZ, FaultNotHandled, check, signed
 
 BATCH = 25  # lines between two ACKs: about 1.5 KB, six ticks of the firmware's input budget
 SPEED = 2.0  # slow virtual time: a host starved of CPU for 5 s still counts as talking

@@ -24,9 +24,9 @@ import sys
 import time
 from typing import Callable
 
+from ..sim.interpreter import environment, micropython
 from . import faultrun
 from . import fuzz
-from ..sim.interpreter import environment, micropython
 
 INSTANT = ("e-stop input", "spasm", "load cell rail", "load cell jump", "crank sensor dead", "duration cap")
 

@@ -18,9 +18,9 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from softcrank_fw import protocol as P
 
 from ...clinical.report import ended, session_report
+from ...clinical.trends import session_points
 from ...clinical.words import event_line
 from ...exports import ExportError, export_file
-from ...clinical.trends import session_points
 from ...store.ridelog import RideLogError
 from ..widgets.plots import LinePlot
 from .base import AppScreen

@@ -19,8 +19,8 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from softcrank_fw.limits import CAP_LIMITS, GOAL_LIMITS, Caps, Goals
 
-from ...trainer.link import LinkError
 from ...store.ridelog import CAP_NAMES, GOAL_NAMES, SESSIONS_PER_WEEK_MAX, RideLogError
+from ...trainer.link import LinkError
 from ...trainer.therapist import MAX_PIN, MIN_PIN, TherapistError, check_pin, has_pin, send_caps, set_pin
 from .base import AppScreen
 

@@ -14,11 +14,11 @@ import serial
 
 from softcrank_fw import protocol as P
 
-from ...sim.demo import DEMO_KEY
 from ...frames import Commander, FrameError, parse
+from ...sim.demo import DEMO_KEY
+from ...sim.virtual_board import VirtualBoard
 from ...trainer.link import Link
 from ...trainer.therapist import caps_tag
-from ...sim.virtual_board import VirtualBoard
 from . import Figure
 
 UART_BYTES_S = 115200 // 10  # 8 data bits + start + stop

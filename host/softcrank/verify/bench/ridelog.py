@@ -17,10 +17,10 @@ from pathlib import Path
 
 from softcrank_fw import protocol as P
 
+from ...clinical.summary import summarize, summary_of
 from ...exports import export_file
 from ...frames import Frame
 from ...store.ridelog import BATCH_SIZE, SAMPLE_FIELDS, RideLog
-from ...clinical.summary import summarize, summary_of
 from . import Figure
 
 RATE_HZ = 50

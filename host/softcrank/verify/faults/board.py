@@ -7,8 +7,8 @@ import time
 
 import serial
 
-from ...sim.demo import DEMO_KEY
 from ...boardfiles import scenario_path
+from ...sim.demo import DEMO_KEY
 from ...sim.virtual_board import VirtualBoard
 
 from .harness import (RATE_HZ, SPEED, FaultNotHandled, check, Result, Ride, _finish, _reboot, _last_before,

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 from softcrank_fw import protocol as P
 
-from ...sim.demo import DEMO_KEY
-from ...frames import Commander, Frame, FrameError, parse
 from ...boardfiles import scenario_path
+from ...frames import Commander, Frame, FrameError, parse
+from ...sim.demo import DEMO_KEY
+from ...sim.virtual_board import VirtualBoard
 from ...trainer.link import Link
 from ...trainer.therapist import caps_tag
-from ...sim.virtual_board import VirtualBoard
 
 # 20 % cap, 30 min, 30 rpm, 250 N, 30 %/min ramp (20 % within 40 s), no warm-up, 1 min cool-down
 

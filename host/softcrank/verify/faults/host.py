@@ -11,12 +11,12 @@ import serial
 from softcrank_fw import protocol as P
 from softcrank_fw.control import HOST_HOLD_MS, HOST_RAMPDOWN_PCT_S, HOST_TIMEOUT_MS
 
-from ...sim.demo import DEMO_KEY
-from ...frames import Frame
 from ...boardfiles import scenario_path
+from ...frames import Frame
+from ...sim.demo import DEMO_KEY
+from ...sim.virtual_board import VirtualBoard
 from ...trainer.link import CommandRefused
 from ...trainer.therapist import caps_tag
-from ...sim.virtual_board import VirtualBoard
 
 from .harness import (FAULT_CAPS, TICK_MS, FaultNotHandled, check, Result, signed, Ride, _unloaded, _finish,
                       _start_raw, _frame)
