@@ -14,21 +14,19 @@ import sys
 from typing import BinaryIO, TextIO
 
 from . import exports
-from .console import STATE_WORDS
 from .ridelog import RideLog, RideLogError
-from .summary import summary_of
+from .summary import PHASES, ending, share_whole, summary_of, whole
+
+
+# How a session ended (summary.ending) in the words `sessions` and `show` print.
+ENDING_WORDS = {"done": "done", "stopped": "stopped early", "e-stop": "e-stop", "fault": "fault",
+                "link lost": "ended, its end not seen", "in progress": "in progress"}
 
 
 def ended(session: dict, log: RideLog | None = None) -> str:
-    """How a session ended, in words. With the ride log, a session stopped early (the trainer
-    reports "done" after a STOP too) says so."""
-    if session["end_state"] == "D" and log is not None:
-        last = log.events(session["id"])[-1:]
-        if last and last[0].event == "STOP":
-            return "stopped early"
-    if session["end_state"]:
-        return STATE_WORDS.get(session["end_state"], session["end_state"])
-    return "in progress" if session["ended_at"] is None else "ended, its end not seen"
+    """How a session ended, in words (summary.ending). Without the ride log a session stopped
+    early reads "done" (the trainer reports "done" after a STOP too)."""
+    return ENDING_WORDS[ending(session, log.events(session["id"]) if log is not None else [])]
 
 
 class NotFound(RideLogError):
@@ -93,14 +91,19 @@ def show(log: RideLog, args, out: TextIO | None = None) -> int:
         return "--" if value is None else (fmt % value) + unit
 
     print("session %d, %s, %s" % (session["id"], session["started_at"][:19].replace("T", " "), ended(session, log)), file=out)
+    share = share_whole(s)
     line("duration", "%d:%02d (riding %d:%02d, paused %d:%02d)" % (
-        *divmod(int(s.duration_s), 60), *divmod(int(s.riding_s), 60), *divmod(int(s.paused_s), 60)))
+        *divmod(whole(s.duration_s), 60), *divmod(whole(s.riding_s), 60), *divmod(whole(s.paused_s), 60)))
     line("revolutions", "%.0f" % s.revolutions)
-    line("cadence", "average %s, peak %s" % (num(s.cadence_avg_rpm, unit=" rpm"), num(s.cadence_peak_rpm, unit=" rpm")))
-    line("in the target band", "%s (%s)" % (num(s.in_band_s, "%.0f", " s"), num(s.in_band_pct, "%.0f", " %")))
+    line("cadence", "average %s, peak %s (%s)" % (num(s.cadence_avg_rpm, unit=" rpm"), num(s.cadence_peak_rpm, unit=" rpm"),
+                                                 PHASES["cadence"]))
+    line("in the target band", "%s (%s of %s)" % (num(s.in_band_s, "%.0f", " s"), num(s.in_band_pct, "%.0f", " %"),
+                                                  PHASES["in_band"]))
     line("average force", "left %s, right %s" % (num(s.force_avg_l_n, "%.0f", " N"), num(s.force_avg_r_n, "%.0f", " N")))
-    line("share of the work", "left %s, right %s" % (num(s.share_l_pct, "%.0f", " %"), num(s.share_r_pct, "%.0f", " %")))
-    line("symmetry index", num(s.symmetry_index, "%+.0f", " %") + "  (0 is even; + means the left did more)")
+    line("share of the work", "left %s, right %s (%s)" % (*(("%d %%" % v for v in share) if share else ("--", "--")),
+                                                           PHASES["share"]))
+    line("symmetry index", num(s.symmetry_index, "%+.0f", " %") + "  (%s; 0 is even, + means the left did more)"
+         % PHASES["symmetry"])
     line("resistance", "average %s, highest %s" % (num(s.res_avg_pct, unit=" %"), num(s.res_max_pct, unit=" %")))
     line("events", ", ".join("%s %d" % kv for kv in sorted(s.events.items())) or "none")
     line("records missing", str(s.records_missing))
@@ -112,8 +115,9 @@ def export(log: RideLog, args, out: BinaryIO | None = None) -> int:
     to -o FILE (written atomically) or to standard output, which takes FIT only if it is not
     a terminal."""
     session = _session(log, args.session)
+    partial = getattr(args, "partial", False)
     if args.output:
-        count = exports.export_file(log, session["id"], args.format, args.output)
+        count = exports.export_file(log, session["id"], args.format, args.output, partial)
         print("wrote %d %s of session %d to %s" % (count, _UNITS[args.format], session["id"], args.output),
               file=sys.stderr)
         return 0
@@ -123,7 +127,7 @@ def export(log: RideLog, args, out: BinaryIO | None = None) -> int:
         if args.format == "fit" and sys.stdout.isatty():
             raise exports.ExportError("a FIT file is binary, not for a terminal: give -o FILE (or redirect the output)")
     try:
-        exports.export(log, session["id"], args.format, out)
+        exports.export(log, session["id"], args.format, out, partial)
         out.flush()
     except BrokenPipeError:  # the reader went away (| head): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs advise

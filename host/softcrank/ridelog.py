@@ -40,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 
+from softcrank import __version__ as _APP_VERSION
 from softcrank.frames import Frame
 from softcrank_fw import protocol as P
 from softcrank_fw.limits import CAP_LIMITS, GOAL_LIMITS, MIN_WORK_S, Caps, Goals
@@ -263,7 +264,17 @@ def _v5(db: sqlite3.Connection, now: str) -> None:
         summary TEXT NOT NULL)""")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+def _v6(db: sqlite3.Connection, now: str) -> None:
+    """What recorded each session: the trainer's firmware and protocol versions from its HELLO
+    answer, and softcrank's own version. The exports carry them, so a file says which code made
+    its figures. Empty for sessions recorded before (nobody knows now)."""
+    for statement in ("ALTER TABLE sessions ADD COLUMN firmware TEXT",
+                      "ALTER TABLE sessions ADD COLUMN protocol INTEGER",
+                      "ALTER TABLE sessions ADD COLUMN app_version TEXT"):
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SAMPLE_COLUMNS = ", ".join(SAMPLE_FIELDS)
@@ -526,11 +537,13 @@ class RideLog:
     # --- sessions -----------------------------------------------------------------------
 
     @_locked
-    def start_session(self, patient_id: int, device_id: str, start_rec: int, goals, caps) -> int:
+    def start_session(self, patient_id: int, device_id: str, start_rec: int, goals, caps,
+                      firmware: str | None = None, protocol: int | None = None) -> int:
         """A new session from the device's START event; returns its id.
 
         `goals` and `caps` are what the device reported (its G and C frames, or their
-        values): they are stored as in force at the start."""
+        values): they are stored as in force at the start; `firmware` and `protocol` are its
+        HELLO answer's versions, if known, and softcrank's own version goes with them."""
         device_id = _text(device_id, "the device id")
         if not _is_int(start_rec) or not 0 <= start_rec < P.REC_MODULO:
             raise RideLogError("start_rec must be a record number 0..%d, got %r" % (P.REC_MODULO - 1, start_rec))
@@ -542,9 +555,12 @@ class RideLog:
                                (device_id,)).fetchone()
             if open_:
                 raise RideLogError("device %s still has session %d open: end it first" % (device_id, open_[0]))
-            columns = ("patient_id", "device_id", "started_at", "start_rec") + GOAL_NAMES + CAP_NAMES
+            columns = (("patient_id", "device_id", "started_at", "start_rec") + GOAL_NAMES + CAP_NAMES
+                       + ("firmware", "protocol", "app_version"))
             sql = "INSERT INTO sessions (%s) VALUES (%s)" % (", ".join(columns), ", ".join("?" * len(columns)))
-            values = (patient_id, device_id, self._clock(), start_rec, *goal_values, *cap_values)
+            values = (patient_id, device_id, self._clock(), start_rec, *goal_values, *cap_values,
+                      None if firmware is None else str(firmware), None if protocol is None else int(protocol),
+                      _APP_VERSION)
             return _insert(db, sql, values)
 
     @_locked
@@ -873,7 +889,8 @@ def _session(row: sqlite3.Row) -> dict:
     return {"id": row["id"], "patient_id": row["patient_id"], "device_id": row["device_id"],
             "started_at": row["started_at"], "start_rec": row["start_rec"],
             "goals": {name: row[name] for name in GOAL_NAMES}, "caps": {name: row[name] for name in CAP_NAMES},
-            "ended_at": row["ended_at"], "end_state": row["end_state"]}
+            "ended_at": row["ended_at"], "end_state": row["end_state"],
+            "firmware": row["firmware"], "protocol": row["protocol"], "app_version": row["app_version"]}
 
 
 def _text(value: object, what: str) -> str:
