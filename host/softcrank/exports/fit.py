@@ -108,6 +108,9 @@ DEVELOPER_FIELDS = {
     PROTOCOL: _field(PROTOCOL, "trainer_protocol", "", "SESSION", "uint8"),
     RECORDED_BY: _field(RECORDED_BY, "recorded_by_softcrank", "", "SESSION", "string"),
 }
+# Written in number order: Garmin's decoder keys a message's developer fields by the order their
+# descriptions came in, so number and order must agree for its keys to be these numbers.
+DEVELOPER_FIELDS = dict(sorted(DEVELOPER_FIELDS.items()))
 _MAX_UINT8 = 254  # 255 is FIT's "invalid"
 _MAX_UINT16 = 65534
 
