@@ -70,3 +70,27 @@ def test_q10_after_a_0x03_the_host_soft_resets_a_repl_then_says_hello_and_replay
             assert ["A", [1]] in [[f[0], f[2]] for f in replayed]
             assert any(f[0] == "E" and f[2][0] == 0 and f[2][3] == "BOOT" for f in replayed)
         assert command(port, "START", 2)[-1][0] == "A"  # and riding can begin again
+
+
+def test_every_answer_names_a_test_that_exists_and_every_example_frame_is_real():
+    """The example exchanges in docs/protocol.md are frames a client can check: each decodes
+    (CRC included), except the ones shown refused on purpose, which fail with exactly the code
+    of the N answering them. Each answer's test exists."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "protocol.md").read_text()
+    answers = doc.split("## Questions a client author asks")[1].split("\n## ")[0]
+    frames_shown = re.findall(r"^(?:host|device) +(\$\S+\*[0-9A-F]{4})$", answers, re.M)
+    assert len(frames_shown) > 60
+    for frame, reply in zip(frames_shown, frames_shown[1:] + [""]):
+        try:
+            P.decode(frame.encode())
+        except P.FrameError as e:
+            assert reply.startswith("$N,") and P.decode(reply.encode())[2][1] == str(e), frame
+    named = re.findall(r"`(test_q\d+_\w+)`", answers)
+    assert [int(re.match(r"test_q(\d+)", name).group(1)) for name in named] == list(range(1, 12))
+    tests = (root / "tests" / "firmware" / "test_protocol_doc.py").read_text() + Path(__file__).read_text()
+    for name in named:
+        assert "def %s(" % name in tests, name
