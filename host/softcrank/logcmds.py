@@ -15,7 +15,7 @@ from typing import BinaryIO, TextIO
 
 from . import exports
 from .ridelog import RideLog, RideLogError
-from .summary import PHASES, ending, share_whole, summary_of, whole
+from .summary import PHASE_MEANS, PHASES, ending, share_whole, summary_of, whole
 
 
 # How a session ended (summary.ending) in the words `sessions` and `show` print.
@@ -95,18 +95,22 @@ def show(log: RideLog, args, out: TextIO | None = None) -> int:
     line("duration", "%d:%02d (riding %d:%02d, paused %d:%02d)" % (
         *divmod(whole(s.duration_s), 60), *divmod(whole(s.riding_s), 60), *divmod(whole(s.paused_s), 60)))
     line("revolutions", "%.0f" % s.revolutions)
-    line("cadence", "average %s, peak %s (%s)" % (num(s.cadence_avg_rpm, unit=" rpm"), num(s.cadence_peak_rpm, unit=" rpm"),
-                                                 PHASES["cadence"]))
-    line("in the target band", "%s (%s of %s)" % (num(s.in_band_s, "%.0f", " s"), num(s.in_band_pct, "%.0f", " %"),
-                                                  PHASES["in_band"]))
+    line("cadence (%s)" % PHASES["cadence"], "average %s, peak %s" % (num(s.cadence_avg_rpm, unit=" rpm"),
+                                                                      num(s.cadence_peak_rpm, unit=" rpm")))
+    line("in band (%s)" % PHASES["in_band"], "%s (%s)" % (num(s.in_band_s, "%.0f", " s"),
+                                                          num(s.in_band_pct and whole(s.in_band_pct), "%d", " %")))
     line("average force", "left %s, right %s" % (num(s.force_avg_l_n, "%.0f", " N"), num(s.force_avg_r_n, "%.0f", " N")))
-    line("share of the work", "left %s, right %s (%s)" % (*(("%d %%" % v for v in share) if share else ("--", "--")),
-                                                           PHASES["share"]))
-    line("symmetry index", num(s.symmetry_index, "%+.0f", " %") + "  (%s; 0 is even, + means the left did more)"
-         % PHASES["symmetry"])
+    line("share of work (%s)" % PHASES["share"], "left %s, right %s" % (("%d %%" % share[0], "%d %%" % share[1])
+                                                                       if share else ("--", "--")))
+    line("symmetry (%s)" % PHASES["symmetry"], num(s.symmetry_index, "%+.0f", " %")
+         + "  (0 is even; + means the left did more)")
     line("resistance", "average %s, highest %s" % (num(s.res_avg_pct, unit=" %"), num(s.res_max_pct, unit=" %")))
     line("events", ", ".join("%s %d" % kv for kv in sorted(s.events.items())) or "none")
+    line("backward pedalling", "%s (counted as pedalling)" % num(s.backward_s, "%.0f", " s"))
+    line("pedalling", PHASE_MEANS["pedalling"])
     line("records missing", str(s.records_missing))
+    line("recorded with", "firmware %s, protocol %s, softcrank %s" % tuple(
+        "--" if session.get(k) is None else session[k] for k in ("firmware", "protocol", "app_version")))
     return 0
 
 

@@ -46,7 +46,7 @@ END_EVENTS = frozenset(("DONE", "STOP", "ESTOP", "FAULT"))  # the device left th
 RES_BUCKETS = tuple(range(0, 100, 10))  # resistance profile: 0-10 %, 10-20 %, ... 90-100 %
 
 __all__ = ["CRANK_LENGTH_M", "ENDINGS", "PEDAL_TRAVEL_M", "PHASES", "Stretch", "Summary", "ending", "pedal_power_w",
-           "share_whole", "summarize", "summary_of", "timed", "whole"]
+           "phase", "share_whole", "summarize", "summary_of", "timed", "whole"]
 
 
 @dataclass(frozen=True)
@@ -286,14 +286,17 @@ def _from_json(text: str) -> Summary:
 # warm-up and cool-down are deliberately light (cool-down has no resistance at all), so with
 # them the share drifts towards whatever the rider does unloaded, and differs with the length
 # of the warm-up the therapist set rather than with the rider (docs/host.md has the numbers).
-PHASES = {
-    "share": "work phase",
-    "symmetry": "work phase",
-    "cadence": "warm-up, work and cool-down, while the cranks turn",
-    "in_band": "warm-up, work and cool-down",
-    "riding": "the session less its pauses; spasm rests count",
-    "work": "warm-up, work and cool-down",
-}
+PHASES = {"share": "work phase", "symmetry": "work phase", "cadence": "pedalling", "in_band": "pedalling",
+          "work": "pedalling", "riding": "riding"}
+PHASE_MEANS = {"work phase": "", "pedalling": "warm-up, work and cool-down",
+               "riding": "the session less its pauses; spasm rests count (as against the duration cap)"}
+
+
+def phase(figure: str) -> str:
+    """The phase a figure covers, with what it means: "pedalling: warm-up, work and cool-down"."""
+    name = PHASES[figure]
+    return "%s: %s" % (name, PHASE_MEANS[name]) if PHASE_MEANS[name] else name
+
 
 # How a session ended: the ride log's end state and last end event, as one word each.
 ENDINGS = ("done", "stopped", "e-stop", "fault", "link lost", "in progress")

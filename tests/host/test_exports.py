@@ -485,10 +485,12 @@ def test_show_csv_fit_and_tcx_give_the_same_figures_for_the_same_session(log, ri
     from types import SimpleNamespace
 
     logcmds.show(log, SimpleNamespace(session=str(session)), out=shown)
-    show = {line.split("  ")[1].strip(): line.split("  ", 2)[-1].strip() for line in shown.getvalue().splitlines()[1:]}
+    show = {line[:28].strip(): line[28:].strip() for line in shown.getvalue().splitlines()[1:]}
     left, right = whole(s.share_l_pct), 100 - whole(s.share_l_pct)
-    assert show["share of the work"].startswith("left %d %%, right %d %% (work phase)" % (left, right))
-    assert "average %.1f rpm" % s.cadence_avg_rpm in show["cadence"]
+    assert show["share of work (work phase)"] == "left %d %%, right %d %%" % (left, right)
+    assert "average %.1f rpm" % s.cadence_avg_rpm in show["cadence (pedalling)"]
+    assert show["in band (pedalling)"] == "%.0f s (%d %%)" % (s.in_band_s, whole(s.in_band_pct))
+    assert show["pedalling"] == "warm-up, work and cool-down"
     for fmt in exports.FORMATS:
         exports.export_file(log, session, fmt, tmp_path / ("ride." + fmt))
     legend, _ = read_csv(tmp_path / "ride.csv")

@@ -172,7 +172,8 @@ def test_share_and_symmetry_cover_the_work_phase_only(log):
     """A warm-up where the right leg does everything, then an even work phase: the share is
     50/50 (the work phase), though the right did more over the whole ride."""
     s = summarize(log, ride(log, (30, {"state": "U", "left": 0, "right": 1000}), (60, {})))
-    assert summary.PHASES["share"] == summary.PHASES["symmetry"] == "work phase"
+    assert summary.phase("share") == summary.phase("symmetry") == "work phase"
+    assert summary.phase("cadence") == summary.phase("in_band") == "pedalling: warm-up, work and cool-down"
     assert s.share_l_pct == pytest.approx(50) and s.symmetry_index == pytest.approx(0)
     assert summary.share_whole(s) == (50, 50)
     assert s.work_r_j > s.work_l_j  # the whole ride's work, which the share does not cover

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from softcrank import __version__
 from softcrank.ridelog import RideLog
-from softcrank.summary import PHASES, Summary, ending, share_whole, whole
+from softcrank.summary import PHASE_MEANS, Summary, ending, phase, share_whole, whole
 
 from .timeline import session_start
 
@@ -59,14 +59,14 @@ class About:
             ("protocol", UNKNOWN if self.protocol is None else str(self.protocol)),
             ("recorded by", "softcrank " + self.recorded_by if self.recorded_by else UNKNOWN),
             ("exported by", "softcrank " + self.exported_by),
-            ("riding time", "%.3f s (%s)" % (s.riding_s, PHASES["riding"])),
-            ("average cadence", "%s (%s)" % (cadence, PHASES["cadence"])),
+            ("riding time", "%.3f s (%s)" % (s.riding_s, PHASE_MEANS["riding"])),
+            ("average cadence", "%s (%s)" % (cadence, phase("cadence"))),
             ("time in band", "%.1f s%s (%s)" % (s.in_band_s, "" if s.in_band_pct is None else
-                                                ", %d %%" % whole(s.in_band_pct), PHASES["in_band"])),
+                                                ", %d %%" % whole(s.in_band_pct), phase("in_band"))),
             ("share of the work", "%s (%s)" % ("left %d %%, right %d %%" % share if share else "--",
-                                               PHASES["share"])),
+                                               phase("share"))),
             ("symmetry index", "%s (%s)" % ("--" if s.symmetry_index is None else "%+.1f %%" % s.symmetry_index,
-                                            PHASES["symmetry"])),
+                                            phase("symmetry"))),
             ("backward pedalling", "%.1f s, counted as pedalling (|cadence|, its power in the work)" % s.backward_s),
         ]
 

@@ -36,7 +36,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from softcrank import __version__
 from softcrank.ridelog import RideLog
-from softcrank.summary import CRANK_LENGTH_M, PHASES, summarize, whole
+from softcrank.summary import CRANK_LENGTH_M, phase, summarize, whole
 
 from .about import About, about
 from .timeline import Second, Seconds, session_start, start_t_ms
@@ -140,7 +140,7 @@ def _notes(a: About) -> str:
     lines += ["%s: %s" % item for item in a.lines()]
     lines.append("revolutions: %d; estimated work %.1f kJ (%s). Watts are an estimate from pedal force x pedal "
                  "speed with a %.2f m crank: they overstate what a power meter would read."
-                 % (whole(s.revolutions), (s.work_l_j + s.work_r_j) / 1000, PHASES["work"], CRANK_LENGTH_M))
+                 % (whole(s.revolutions), (s.work_l_j + s.work_r_j) / 1000, phase("work"), CRANK_LENGTH_M))
     return "\n".join(lines)
 
 
