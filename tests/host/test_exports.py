@@ -570,3 +570,30 @@ def test_a_stream_that_takes_only_part_of_the_file_is_an_error_not_a_short_file(
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def test_backward_pedalling_is_exported_as_docs_host_md_says(tmp_path):
+    """3 s forward at 20 rpm, then 3 s backward at 10 rpm, in the work phase: FIT and TCX carry
+    |cadence| and its power, CSV keeps the sign, and every file says how long it lasted."""
+    path = tmp_path / "back.sqlite"
+    with RideLog(path) as log:
+        session = log.start_session(log.add_patient("Di E", "left"), "dev-d", 0, GOALS, CAPS)
+        frames = [_frame("E", 0, 1000, "W", "START", 0)]
+        for i in range(1, 61):
+            cad = 200 if i <= 30 else -100
+            frames.append(_frame("T", i, 1000 + 100 * i, "W", cad, 500, 400, 100, 60, 0))
+        log.add_records(session, frames)
+        log.end_session(session, "D")
+        s = summarize(log, session)
+        assert s.backward_s == pytest.approx(3.0)
+        for fmt in exports.FORMATS:
+            exports.export_file(log, session, fmt, tmp_path / ("back." + fmt))
+    legend, rows = read_csv(tmp_path / "back.csv")
+    assert [float(r["cadence_rpm"]) for r in rows] == [20.0] * 30 + [-10.0] * 30
+    assert legend_value(legend, "backward pedalling").startswith("3.0 s, counted as pedalling")
+    fit = decode_fit((tmp_path / "back.fit").read_bytes())
+    assert [r["cadence"] for r in fit["record_mesgs"]][-2:] == [10, 10]
+    assert all(r["power"] > 0 for r in fit["record_mesgs"])  # backward pedalling has its power
+    assert fit["session_mesgs"][0]["developer_fields"][fit_export.BACKWARD] == pytest.approx(3.0)
+    tcx = (tmp_path / "back.tcx").read_text()
+    assert "<Cadence>10</Cadence>" in tcx and "backward pedalling: 3.0 s" in tcx
