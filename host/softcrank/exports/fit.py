@@ -16,11 +16,11 @@ Each record carries:
   of that power in % in the low 7 bits; absent when there is no power;
 - accumulated_power (joules, FIT's "watts" unit) and total_cycles: the running work and
   revolutions, rounded, so the last record holds the session's totals;
-Backward pedalling counts as pedalling (summary.py): its |cadence| and its power go in. FIT
-has no direction of pedalling; the session's backward_pedalling_time says how long it was.
 - resistance: the brake, 0..254 of its range (FIT's relative scale);
 - developer fields left_pedal_force and right_pedal_force (N, the second's mean as measured):
   per-leg force matters more than power in foot-drop rehab, and FIT has no field for it.
+Backward pedalling counts as pedalling (summary.py): its |cadence| and its power go in. FIT
+has no direction of pedalling; the session's backward_pedalling_time says how long it was.
 The session also carries developer fields, named with the phase they cover (summary.PHASES):
 work_phase_symmetry_index, work_phase_left_share and work_phase_right_share (%),
 pedalling_avg_exact_cadence (rpm), pedalling_time_in_band and backward_pedalling_time (s);
