@@ -9,7 +9,8 @@ What each format keeps, and so what is checked:
 - CSV: every sample; its re-read totals (revolutions, work) are the summary's within the
   0.1 rpm / 0.01 W printing resolution;
 - FIT: one record per second covered by samples (timeline.py); each record's cadence as
-  whole rpm half up and exact in a developer field, power within 0.5 W and balance within 0.5 % of the second's samples; the last
+  whole rpm half up and exact in a developer field, power within 0.5 W and balance within
+  0.5 % of the second's samples; the last
   record's running work and revolutions and the session's totals are the summary's, rounded
   to whole joules and revolutions (and milliseconds for times);
 - TCX: the same seconds as trackpoints, cadence and watts rounded to whole numbers.
