@@ -269,10 +269,15 @@ def _tag(key, device, counter, caps):
 def test_q11_a_third_party_provisions_its_own_key_and_signs_caps_with_it():
     from softcrank_fw.link import Link
 
+    import os
+
     mine = bytes((7 * i + 3) & 0xFF for i in range(32))  # the clinic's own 32 random bytes
     with open(KEY_PATH, "w") as f:
         f.write("".join("%02x" % b for b in mine) + "\n")  # device.key: 64 hex digits
-    key = load_key(KEY_PATH)
+    try:
+        key = load_key(KEY_PATH)
+    finally:
+        os.remove(KEY_PATH)
     assert key == mine
     wire = Wire()
     wire.link = Link(wire.bench.ctl, wire._write, "test", 24, key=key, caps_counter=7)  # the trainer, rebooted
@@ -283,6 +288,3 @@ def test_q11_a_third_party_provisions_its_own_key_and_signs_caps_with_it():
     assert [f[0] for f in frames] == ["C", "G", "A"] and frames[0][2] == caps + [counter + 1]
     old = wire.caps([20, 15, 30, 250, 5, 300, 180], counter=counter + 2, key=TEST_KEY)  # softcrank's old key
     assert answer(old)[1][1] == "AUTH"
-    import os
-
-    os.remove(KEY_PATH)
