@@ -1,13 +1,16 @@
 """Exports round-trip: a session ridden on the virtual trainer (the real firmware, over the
 pseudo-terminal and the host's link, into the ride log by the Recorder) is exported as FIT,
-TCX and CSV, and read back with independent readers: Garmin's FIT SDK decoder, tcxreader,
-csv.DictReader.
+TCX and CSV, and read back with independent readers: every FIT file with Garmin's FIT SDK
+decoder, fitdecode and fitparse (errors and warnings fail the test); every TCX file validated
+against TrainingCenterDatabase v2's structure (tests/host/tcx/, with xmlschema) and parsed by
+tcxreader; CSV with the csv module, its legend lines read as well.
 
 What each format keeps, and so what is checked:
 - CSV: every sample; its re-read totals (revolutions, work) are the summary's within the
   0.1 rpm / 0.01 W printing resolution;
-- FIT: one record per second covered by samples (timeline.py); each record's cadence within
-  1/128 rpm, power within 0.5 W and balance within 0.5 % of the second's samples; the last
+- FIT: one record per second covered by samples (timeline.py); each record's cadence as
+  whole rpm half up and exact in a developer field, power within 0.5 W and balance within
+  0.5 % of the second's samples; the last
   record's running work and revolutions and the session's totals are the summary's, rounded
   to whole joules and revolutions (and milliseconds for times);
 - TCX: the same seconds as trackpoints, cadence and watts rounded to whole numbers.
@@ -21,12 +24,16 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
+import fitdecode
+import fitparse
 import pytest
-from garmin_fit_sdk import Decoder, Stream
+import xmlschema
+from garmin_fit_sdk import Decoder, Profile, Stream
 from tcxreader.tcxreader import TCXReader
 
 from softcrank import exports
@@ -37,7 +44,7 @@ from softcrank.exports.timeline import session_start, timeline
 from softcrank.trainer.link import Link
 from softcrank.trainer.recorder import Recorder
 from softcrank.store.ridelog import RideLog
-from softcrank.clinical.summary import CRANK_LENGTH_M, MAX_SAMPLE_STEP_MS, pedal_power_w, summarize
+from softcrank.clinical.summary import CRANK_LENGTH_M, MAX_SAMPLE_STEP_MS, pedal_power_w, summarize, whole
 from softcrank.sim.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
 
@@ -83,9 +90,10 @@ def ride_on_the_virtual_trainer(tmp_path, log: RideLog) -> int:
     return recorder.last_session_id
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ridden(tmp_path_factory):
-    """(ride log path, session id): one real ride, shared by the round-trip tests."""
+    """(ride log path, session id): one real ride, shared by the round-trip tests here and in
+    test_export_figures.py."""
     folder = tmp_path_factory.mktemp("ride")
     path = folder / "ridelog.sqlite"
     with RideLog(path) as log:
@@ -113,11 +121,54 @@ def by_second(log, session):
 
 
 def decode_fit(data: bytes):
+    """Garmin's decoder's messages, once fitdecode and fitparse read the file too: each must
+    read every message without an error or a warning, and see what Garmin's sees."""
     assert Decoder(Stream.from_byte_array(bytearray(data))).is_fit()
     assert Decoder(Stream.from_byte_array(bytearray(data))).check_integrity()
     messages, errors = Decoder(Stream.from_byte_array(bytearray(data))).read()
     assert errors == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fitdecode and fitparse warn about what they cannot read
+        with fitdecode.FitReader(io.BytesIO(data), check_crc=fitdecode.CrcCheck.RAISE,
+                                 error_handling=fitdecode.ErrorHandling.RAISE) as reader:
+            fd = [frame for frame in reader if isinstance(frame, fitdecode.FitDataMessage)]
+        fp = list(fitparse.FitFile(data, check_crc=True).get_messages())
+    for decoded in (fd, fp):
+        names = [m.name for m in decoded]
+        assert names.count("record") == len(messages["record_mesgs"])
+        assert names.count("session") == names.count("lap") == names.count("activity") == 1
+    session_fd = next(m for m in fd if m.name == "session")
+    session_fp = next(m for m in fp if m.name == "session").get_values()
+    for name in ("ride_end", "total_timer_time", "avg_cadence", "total_work"):
+        if name in messages["session_mesgs"][0] or name == "ride_end":
+            assert session_fd.get_value(name) == session_fp[name]
     return messages
+
+
+TCX_SCHEMA_DIR = Path(__file__).parent / "tcx"
+
+
+def tcx_schema() -> xmlschema.XMLSchema:
+    """TrainingCenterDatabase v2 with Garmin's ActivityExtension v2: the elements the export
+    writes, as Garmin's schemas define them (tcx/README.md says why these are not Garmin's files)."""
+    schema = xmlschema.XMLSchema(str(TCX_SCHEMA_DIR / "tcx_v2.xsd"), build=False)
+    schema.import_schema("http://www.garmin.com/xmlschemas/ActivityExtension/v2",
+                         str(TCX_SCHEMA_DIR / "activity_extension_v2.xsd"))
+    schema.build()
+    return schema
+
+
+def read_csv(path):
+    """(legend lines without their "# ", rows as dicts): the csv module reads the rows."""
+    with open(path, newline="", encoding="utf-8") as f:
+        lines = f.read().splitlines(keepends=True)
+    legend = [line[2:].rstrip("\r\n") for line in lines if line.startswith(exports.csvfile.LEGEND_PREFIX)]
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    return legend, rows
+
+
+def legend_value(legend, name):
+    return next(line.split(": ", 1)[1] for line in legend if line.startswith(name + ": "))
 
 
 # ----- the ride itself -----------------------------------------------------------------------
@@ -149,7 +200,8 @@ def test_fit_decodes_with_garmins_sdk_and_keeps_every_second(log, ridden, tmp_pa
     assert records == len(fit["record_mesgs"]) == len(expected)  # one record per second covered
     for record, (k, want) in zip(fit["record_mesgs"], expected.items()):
         assert record["timestamp"] == start + timedelta(seconds=k)
-        assert record["cadence"] + record["fractional_cadence"] == pytest.approx(want["cadence"], abs=1 / 256)
+        assert record["cadence"] == whole(want["cadence"])  # half up, as TCX and show round
+        assert record["developer_fields"][fit_export.CADENCE] == pytest.approx(want["cadence"], rel=1e-6)
         power = want["left"] + want["right"]
         assert abs(record["power"] - power) <= 0.5
         if power > 0:
@@ -160,10 +212,14 @@ def test_fit_decodes_with_garmins_sdk_and_keeps_every_second(log, ridden, tmp_pa
         forces = record["developer_fields"]  # float32: 7 significant digits
         assert (forces[fit_export.FORCE_LEFT], forces[fit_export.FORCE_RIGHT]) == (
             pytest.approx(want["force_l"], rel=1e-6, abs=1e-4), pytest.approx(want["force_r"], rel=1e-6, abs=1e-4))
-    names = {d["field_definition_number"]: (d["field_name"], d["units"]) for d in fit["field_description_mesgs"]}
-    assert names == {fit_export.FORCE_LEFT: ("left_pedal_force", "N"), fit_export.FORCE_RIGHT: ("right_pedal_force", "N"),
-                     fit_export.SYMMETRY_INDEX: ("symmetry_index", "%")}
-    assert any(r["power"] > 0 and r["fractional_cadence"] > 0 for r in fit["record_mesgs"])
+    names = {d["field_definition_number"]: (d["field_name"], d.get("units", "")) for d in fit["field_description_mesgs"]}
+    assert names == {number: (f["field_description_mesg"]["field_name"], f["field_description_mesg"]["units"])
+                     for number, f in fit_export.DEVELOPER_FIELDS.items()}
+    assert names[fit_export.SYMMETRY_INDEX] == ("work_phase_symmetry_index", "%")  # the phase in the name
+    # The FIT profile's fit_base_type values (float32 is 136), which fitdecode and fitparse look up.
+    profile = Profile["types"]["fit_base_type"]
+    assert {profile.get(d["fit_base_type_id"]) for d in fit["field_description_mesgs"]} == {"float32", "string", "uint8"}
+    assert any(r["power"] > 0 and r["developer_fields"][fit_export.CADENCE] % 1 for r in fit["record_mesgs"])
 
 
 def test_fit_totals_are_the_summarys(log, ridden):
@@ -174,18 +230,23 @@ def test_fit_totals_are_the_summarys(log, ridden):
     s = summarize(log, session)
     work = s.work_l_j + s.work_r_j
     last = fit["record_mesgs"][-1]
-    assert last["accumulated_power"] == round(work) and last["total_cycles"] == round(s.revolutions)
+    assert last["accumulated_power"] == whole(work) and last["total_cycles"] == whole(s.revolutions)
     for totals in fit["session_mesgs"][0], fit["lap_mesgs"][0]:
         assert totals["total_elapsed_time"] == pytest.approx(s.duration_s, abs=0.001)
         assert totals["total_timer_time"] == pytest.approx(s.riding_s, abs=0.001)
-        assert totals["total_work"] == round(work) and totals["total_cycles"] == round(s.revolutions)
-        assert totals["avg_cadence"] + totals["avg_fractional_cadence"] == pytest.approx(s.cadence_avg_rpm, abs=1 / 256)
-        assert totals["max_cadence"] + totals["max_fractional_cadence"] == pytest.approx(s.cadence_peak_rpm, abs=1 / 256)
-        assert totals["avg_power"] == round(work / s.riding_s)
+        assert totals["total_work"] == whole(work) and totals["total_cycles"] == whole(s.revolutions)
+        assert totals["avg_cadence"] == whole(s.cadence_avg_rpm) and totals["max_cadence"] == whole(s.cadence_peak_rpm)
+        assert "avg_fractional_cadence" not in totals  # FIT adds it to a cadence rounded down
+        assert totals["avg_power"] == whole(work / s.riding_s)
         assert totals["max_power"] == max(r["power"] for r in fit["record_mesgs"])
-        assert totals["left_right_balance"] & 0x8000
-        assert (totals["left_right_balance"] & 0x3FFF) / 100 == pytest.approx(100 * s.work_r_j / work, abs=0.005)
-        assert totals["developer_fields"][fit_export.SYMMETRY_INDEX] == pytest.approx(s.symmetry_index, rel=1e-6)
+        assert totals["left_right_balance"] & 0x8000  # the work phase's share, as show has it
+        assert (totals["left_right_balance"] & 0x3FFF) / 100 == pytest.approx(s.share_r_pct, abs=0.005)
+    developer = fit["session_mesgs"][0]["developer_fields"]
+    assert developer[fit_export.SYMMETRY_INDEX] == pytest.approx(s.symmetry_index, rel=1e-6)
+    assert developer[fit_export.SHARE_LEFT] == pytest.approx(s.share_l_pct, rel=1e-6)
+    assert developer[fit_export.AVG_CADENCE] == pytest.approx(s.cadence_avg_rpm, rel=1e-6)
+    assert developer[fit_export.TIME_IN_BAND] == pytest.approx(s.in_band_s, rel=1e-6)
+    assert developer[fit_export.RIDE_END] == "done"
     assert fit["activity_mesgs"][0]["num_sessions"] == 1
 
 
@@ -201,10 +262,23 @@ def test_fit_stops_the_timer_for_the_pause(log, ridden):
 
 # ----- TCX -----------------------------------------------------------------------------------
 
+def test_tcx_validates_against_training_center_v2s_structure(log, ridden):
+    out = io.BytesIO()
+    exports.export(log, ridden[1], "tcx", out)
+    schema = tcx_schema()
+    schema.validate(io.BytesIO(out.getvalue()))
+    # The check can fail: a cadence above CadenceValue_t's 254, an element out of order.
+    text = out.getvalue().decode()
+    assert not schema.is_valid(text.replace("<Cadence>", "<Cadence>9", 1))
+    assert not schema.is_valid(text.replace("<Intensity>Active</Intensity>\n", "").replace(
+        "<Calories>0</Calories>", "<Calories>0</Calories><Intensity>Active</Intensity><Intensity>Active</Intensity>"))
+
+
 def test_tcx_parses_with_tcxreader_with_a_trackpoint_a_second(log, ridden, tmp_path):
     session = ridden[1]
     path = tmp_path / "ride.tcx"
     points = exports.export_file(log, session, "tcx", path)
+    tcx_schema().validate(str(path))
     tcx = TCXReader().read(str(path), only_gps=False)
     expected = by_second(log, session)
     s = summarize(log, session)
@@ -213,13 +287,13 @@ def test_tcx_parses_with_tcxreader_with_a_trackpoint_a_second(log, ridden, tmp_p
     start = session_start(log.session(session)).replace(tzinfo=None)
     for point, (k, want) in zip(tcx.trackpoints, expected.items()):
         assert point.time.replace(tzinfo=None) == start + timedelta(seconds=k)
-        assert point.cadence == round(want["cadence"])
-        assert point.tpx_ext["Watts"] == round(want["left"] + want["right"])
+        assert point.cadence == whole(want["cadence"])
+        assert point.tpx_ext["Watts"] == whole(want["left"] + want["right"])
     assert tcx.duration == list(expected)[-1] - list(expected)[0]
     lap = tcx.laps[0].lx_ext
-    assert lap["AvgWatts"] == round((s.work_l_j + s.work_r_j) / s.riding_s)
+    assert lap["AvgWatts"] == whole((s.work_l_j + s.work_r_j) / s.riding_s)
     assert lap["MaxWatts"] == max(p.tpx_ext["Watts"] for p in tcx.trackpoints)
-    assert lap["MaxBikeCadence"] == round(s.cadence_peak_rpm)
+    assert lap["MaxBikeCadence"] == whole(s.cadence_peak_rpm)
 
 
 # ----- CSV -----------------------------------------------------------------------------------
@@ -228,9 +302,16 @@ def test_csv_has_every_sample_with_units_and_its_totals_are_the_summarys(log, ri
     session = ridden[1]
     path = tmp_path / "ride.csv"
     assert exports.export_file(log, session, "csv", path) == summarize(log, session).samples
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    legend, rows = read_csv(path)
     s = summarize(log, session)
+    # The legend explains every code the rows use: each state letter and each flag bit.
+    states = {line.split(":")[0].split()[1] for line in legend if line.startswith("state ")}
+    assert {r["state"] for r in rows} <= states
+    bits = {int(line.split(":")[0].split()[1]) for line in legend if line.startswith("flag ")}
+    assert all(int(r["flags"]) & ~sum(bits) == 0 for r in rows) and any(int(r["flags"]) for r in rows)
+    assert {line.split(":")[0].split()[1] for line in legend if line.startswith("column ")} == set(rows[0])
+    events = {line.split(":")[0].split()[1] for line in legend if line.startswith("event ")}
+    assert events == {e.event for e in log.events(session)}
     assert len(rows) == s.samples
     assert list(rows[0]) == list(exports.csvfile.COLUMNS)
     assert [int(r["rec"]) for r in rows] == [sample.rec for sample in log.samples(session)]
@@ -295,7 +376,9 @@ def test_an_empty_session_is_a_clear_error_as_fit_or_tcx_and_writes_nothing(smal
 def test_an_empty_session_as_csv_is_the_header_alone(small, tmp_path):
     out = tmp_path / "empty.csv"
     assert main(["export", "1", "--db", small, "--format", "csv", "-o", str(out)]) == 0
-    assert out.read_text().splitlines() == [",".join(exports.csvfile.COLUMNS)]
+    legend, rows = read_csv(out)
+    assert rows == [] and out.read_text().splitlines()[-1] == ",".join(exports.csvfile.COLUMNS)
+    assert legend_value(legend, "ended") == "link lost"  # ended without its end seen
 
 
 @pytest.mark.parametrize("key", ["42", "x"])
@@ -318,7 +401,7 @@ def test_a_failed_export_keeps_the_old_file_whole(small, tmp_path, monkeypatch):
     out = tmp_path / "ride.fit"
     out.write_bytes(b"the export of last week")
 
-    def broken(ridelog, session_id, stream):
+    def broken(ridelog, session_id, stream, partial):
         stream.write(b"half a fi")
         raise OSError("disk full")
 
@@ -362,3 +445,4 @@ def test_the_docs_name_the_csv_columns_and_the_crank_length_the_code_uses():
     text = (Path(__file__).resolve().parents[2] / "docs" / "host.md").read_text()
     assert "`%s`" % ", ".join(exports.csvfile.COLUMNS) in text
     assert "CRANK_LENGTH_M = %.2f m" % CRANK_LENGTH_M in text
+

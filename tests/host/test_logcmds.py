@@ -58,7 +58,7 @@ def test_show_gives_the_summary_in_words(db, capsys):
 def test_export_writes_every_sample_with_units(db, tmp_path):
     out = tmp_path / "s1.csv"
     assert main(["export", "1", "--db", db, "--format", "csv", "-o", str(out)]) == 0
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(line for line in out.open() if not line.startswith("#")))  # past the legend
     assert len(rows) == 600
     assert rows[0]["cadence_rpm"] == "20.0" and rows[0]["force_left_n"] == "60.0" and rows[0]["time_s"] == "0.100"
 

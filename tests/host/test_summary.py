@@ -6,6 +6,7 @@ import pytest
 
 from softcrank.frames import parse
 from softcrank.store.ridelog import RideLog
+from softcrank.clinical import summary
 from softcrank.clinical.summary import SUMMARY_VERSION, summary_of, PEDAL_TRAVEL_M, Stretch, summarize
 from softcrank_fw import protocol as P
 
@@ -152,3 +153,48 @@ def test_an_unfinished_session_is_never_cached(log):
     assert log.summary_fingerprint(session) is None
     assert summary_of(log, session) == summarize(log, session)
     assert log._read("SELECT COUNT(*) FROM summaries")[0][0] == 0
+
+
+# ----- one definition of each figure a person reads ---------------------------------------------
+
+def test_backward_pedalling_counts_as_pedalling_in_every_figure_and_is_timed(log):
+    """30 s forward at 20 rpm, 30 s backward at 10 rpm (docs/host.md, "Backward pedalling")."""
+    s = summarize(log, ride(log, (30, {"cad": 200}), (30, {"cad": -100})))
+    assert s.backward_s == pytest.approx(30)
+    assert s.cadence_avg_rpm == pytest.approx(15)  # |cadence|, time-weighted: (20 + 10) / 2
+    assert s.revolutions == pytest.approx(10 + 5)
+    assert s.force_avg_l_n == pytest.approx(100)
+    work = 100 * PEDAL_TRAVEL_M * (10 + 5)  # force x travel, for both legs, backward included
+    assert s.work_l_j == pytest.approx(work) and s.work_r_j == pytest.approx(work)
+
+
+def test_share_and_symmetry_cover_the_work_phase_only(log):
+    """A warm-up where the right leg does everything, then an even work phase: the share is
+    50/50 (the work phase), though the right did more over the whole ride."""
+    s = summarize(log, ride(log, (30, {"state": "U", "left": 0, "right": 1000}), (60, {})))
+    assert summary.phase("share") == summary.phase("symmetry") == "work phase"
+    assert summary.phase("cadence") == summary.phase("in_band") == "pedalling: warm-up, work and cool-down"
+    assert s.share_l_pct == pytest.approx(50) and s.symmetry_index == pytest.approx(0)
+    assert summary.share_whole(s) == (50, 50)
+    assert s.work_r_j > s.work_l_j  # the whole ride's work, which the share does not cover
+
+
+def test_whole_rounds_half_up_and_shares_add_to_100():
+    assert [summary.whole(x) for x in (0.5, 1.5, 2.5, 19.94, 19.49)] == [1, 2, 3, 20, 19]
+    s = dataclasses.replace(_blank(), share_l_pct=54.5, share_r_pct=45.5)
+    assert summary.share_whole(s) == (55, 45)
+
+
+@pytest.mark.parametrize("end, state, want", [("DONE", "D", "done"), ("STOP", "D", "stopped"),
+                                              ("ESTOP", "E", "e-stop"), ("FAULT", "F", "fault"),
+                                              (None, None, "link lost"), (None, "open", "in progress")])
+def test_how_a_session_ended_is_one_word(log, end, state, want):
+    session = ride(log, (5, {}), end=end)
+    if state != "open":
+        log.end_session(session, state)
+    assert summary.ending(log.session(session), log.events(session)) == want
+    assert want in summary.ENDINGS
+
+
+def _blank():
+    return summary.Summary(**{f.name: None for f in dataclasses.fields(summary.Summary)})

@@ -81,8 +81,9 @@ def export(log: RideLog, args, out: BinaryIO | None = None) -> int:
     to -o FILE (written atomically) or to standard output, which takes FIT only if it is not
     a terminal."""
     session = _session(log, args.session)
+    partial = getattr(args, "partial", False)
     if args.output:
-        count = exports.export_file(log, session["id"], args.format, args.output)
+        count = exports.export_file(log, session["id"], args.format, args.output, partial)
         print("wrote %d %s of session %d to %s" % (count, _UNITS[args.format], session["id"], args.output),
               file=sys.stderr)
         return 0
@@ -92,7 +93,7 @@ def export(log: RideLog, args, out: BinaryIO | None = None) -> int:
         if args.format == "fit" and sys.stdout.isatty():
             raise exports.ExportError("a FIT file is binary, not for a terminal: give -o FILE (or redirect the output)")
     try:
-        exports.export(log, session["id"], args.format, out)
+        exports.export(log, session["id"], args.format, out, partial)
         out.flush()
     except BrokenPipeError:  # the reader went away (| head): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs advise

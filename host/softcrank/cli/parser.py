@@ -154,23 +154,27 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Writes one session for a spreadsheet (csv) or a training platform (fit, tcx).\n\n"
         "  csv  every sample as recorded: time, state, cadence, force and estimated power of\n"
-        "       each pedal, resistance, flags; the header names the units\n"
-        "  fit  a Garmin FIT activity (indoor cycling), one record a second: cadence (to 1/128\n"
-        "       rpm), estimated power, left/right balance, force on each pedal, resistance,\n"
-        "       running work and revolutions; lap and session totals as `softcrank show` has\n"
-        "       them, with the symmetry index\n"
+        "       each pedal, resistance, flags; '# ' legend lines first explain every code\n"
+        "  fit  a Garmin FIT activity (indoor cycling), one record a second: cadence (whole\n"
+        "       rpm, and exact), estimated power, left/right balance, force on each pedal,\n"
+        "       resistance, running work and revolutions; lap and session totals as\n"
+        "       `softcrank show` has them, with the symmetry index\n"
         "  tcx  Garmin Training Center XML, one trackpoint a second: cadence (whole rpm) and\n"
         "       estimated watts; lap totals\n\n"
         "Power is an estimate: pedal force x pedal speed on a %.2f m crank. The load cells\n"
         "measure the whole force on the pedal, not only the part that turns the crank, so it\n"
         "reads higher than a power meter would. A file given with -o is written whole or not\n"
-        "at all. A session without samples exports as CSV (the header alone), not as FIT or TCX."
+        "at all. A session without samples exports as CSV (the header alone), not as FIT or TCX.\n"
+        "Every file says when the session started, how it ended, the firmware, protocol and\n"
+        "softcrank versions, and the session's figures with the phase each covers."
         % CRANK_LENGTH_M,
     )
     export.add_argument("session", metavar="SESSION", help="the session's number (see `softcrank sessions`)")
     export.add_argument("--format", choices=("csv", "fit", "tcx"), default="csv", help="the file format (default csv)")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output; "
                         "FIT needs -o or a redirection)")
+    export.add_argument("--partial", action="store_true", help="export a session still in progress: what "
+                        "the ride log holds so far, marked as partial in the file")
 
     ride = sub.add_parser(
         "ride", parents=[db], help="record one session headless, for a unit with no screen",

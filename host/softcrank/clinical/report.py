@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..store.ridelog import RideLog
-from .summary import summary_of
-from .words import STATE_WORDS
+from .summary import PHASE_MEANS, PHASES, ending, share_whole, summary_of, whole
 
 
 class Report(NamedTuple):
@@ -21,20 +20,20 @@ class Report(NamedTuple):
         return [self.title] + ["  %-26s %s" % row for row in self.rows]
 
 
+# How a session ended (summary.ending) in the words `sessions`, `show` and Review print.
+ENDING_WORDS = {"done": "done", "stopped": "stopped early", "e-stop": "e-stop", "fault": "fault",
+                "link lost": "ended, its end not seen", "in progress": "in progress"}
+
+
 def ended(session: dict, log: RideLog | None = None) -> str:
-    """How a session ended, in words. With the ride log, a session stopped early (the trainer
-    reports "done" after a STOP too) says so."""
-    if session["end_state"] == "D" and log is not None:
-        last = log.events(session["id"])[-1:]
-        if last and last[0].event == "STOP":
-            return "stopped early"
-    if session["end_state"]:
-        return STATE_WORDS.get(session["end_state"], session["end_state"])
-    return "in progress" if session["ended_at"] is None else "ended, its end not seen"
+    """How a session ended, in words (summary.ending). Without the ride log a session stopped
+    early reads "done" (the trainer reports "done" after a STOP too)."""
+    return ENDING_WORDS[ending(session, log.events(session["id"]) if log is not None else [])]
 
 
 def session_report(log: RideLog, session: dict) -> Report:
-    """The summary of `session` (a row of log.sessions()) as a title and labelled rows."""
+    """The summary of `session` (a row of log.sessions()) as a title and labelled rows; each
+    label names the phase its figure covers (summary.PHASES)."""
     s = summary_of(log, session["id"])
     rows: list[tuple[str, str]] = []
 
@@ -45,15 +44,24 @@ def session_report(log: RideLog, session: dict) -> Report:
         return "--" if value is None else (fmt % value) + unit
 
     title = "session %d, %s, %s" % (session["id"], session["started_at"][:19].replace("T", " "), ended(session, log))
+    share = share_whole(s)
     line("duration", "%d:%02d (riding %d:%02d, paused %d:%02d)" % (
-        *divmod(int(s.duration_s), 60), *divmod(int(s.riding_s), 60), *divmod(int(s.paused_s), 60)))
+        *divmod(whole(s.duration_s), 60), *divmod(whole(s.riding_s), 60), *divmod(whole(s.paused_s), 60)))
     line("revolutions", "%.0f" % s.revolutions)
-    line("cadence", "average %s, peak %s" % (num(s.cadence_avg_rpm, unit=" rpm"), num(s.cadence_peak_rpm, unit=" rpm")))
-    line("in the target band", "%s (%s)" % (num(s.in_band_s, "%.0f", " s"), num(s.in_band_pct, "%.0f", " %")))
+    line("cadence (%s)" % PHASES["cadence"], "average %s, peak %s" % (num(s.cadence_avg_rpm, unit=" rpm"),
+                                                                      num(s.cadence_peak_rpm, unit=" rpm")))
+    line("in band (%s)" % PHASES["in_band"], "%s (%s)" % (num(s.in_band_s, "%.0f", " s"),
+                                                          num(s.in_band_pct and whole(s.in_band_pct), "%d", " %")))
     line("average force", "left %s, right %s" % (num(s.force_avg_l_n, "%.0f", " N"), num(s.force_avg_r_n, "%.0f", " N")))
-    line("share of the work", "left %s, right %s" % (num(s.share_l_pct, "%.0f", " %"), num(s.share_r_pct, "%.0f", " %")))
-    line("symmetry index", num(s.symmetry_index, "%+.0f", " %") + "  (0 is even; + means the left did more)")
+    line("share of work (%s)" % PHASES["share"], "left %s, right %s" % (("%d %%" % share[0], "%d %%" % share[1])
+                                                                       if share else ("--", "--")))
+    line("symmetry (%s)" % PHASES["symmetry"], num(s.symmetry_index, "%+.0f", " %")
+         + "  (0 is even; + means the left did more)")
     line("resistance", "average %s, highest %s" % (num(s.res_avg_pct, unit=" %"), num(s.res_max_pct, unit=" %")))
     line("events", ", ".join("%s %d" % kv for kv in sorted(s.events.items())) or "none")
+    line("backward pedalling", "%s (counted as pedalling)" % num(s.backward_s, "%.0f", " s"))
+    line("pedalling", PHASE_MEANS["pedalling"])
     line("records missing", str(s.records_missing))
+    line("recorded with", "firmware %s, protocol %s, softcrank %s" % tuple(
+        "--" if session.get(k) is None else session[k] for k in ("firmware", "protocol", "app_version")))
     return Report(title, rows)

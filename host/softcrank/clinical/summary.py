@@ -8,7 +8,9 @@ happened in the gap, and `records_missing` says how much is unknown.
 
 Phases, by the state letters of the samples:
 - pedalling: warm-up, work, cool-down (U W C). Cadence, band time, forces, work and
-  resistance are taken over these;
+  resistance are taken over these. Backward pedalling (negative cadence) is pedalling: its
+  |cadence| counts in the averages, peak and revolutions and its power in the work, and
+  backward_s says how long it lasted (docs/host.md, "Backward pedalling");
 - riding: pedalling plus spasm rests (U W C R), i.e. the session without its pauses. Rests
   count because they count against the duration cap too;
 - work phase: W only. Symmetry and the fatigue signals come from it, since warm-up and
@@ -43,7 +45,8 @@ RIDING = frozenset("UWCR")
 END_EVENTS = frozenset(("DONE", "STOP", "ESTOP", "FAULT"))  # the device left the session
 RES_BUCKETS = tuple(range(0, 100, 10))  # resistance profile: 0-10 %, 10-20 %, ... 90-100 %
 
-__all__ = ["CRANK_LENGTH_M", "PEDAL_TRAVEL_M", "Stretch", "Summary", "pedal_power_w", "summarize", "summary_of", "timed"]
+__all__ = ["CRANK_LENGTH_M", "ENDINGS", "PEDAL_TRAVEL_M", "PHASES", "Stretch", "Summary", "ending", "pedal_power_w",
+           "phase", "share_whole", "summarize", "summary_of", "timed", "whole"]
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,13 @@ class Summary:
     rest_s: float  # in R: spasm rests
     paused_s: float  # in P
     revolutions: float  # |cadence| integrated over the whole session
-    cadence_avg_rpm: float | None  # pedalling samples with cadence > 0, time-weighted
-    cadence_peak_rpm: float | None
+    cadence_avg_rpm: float | None  # |cadence| of pedalling samples that turn, time-weighted
+    cadence_peak_rpm: float | None  # the highest |cadence| in the pedalling phases
     in_band_s: float  # pedalling with the FLAG_IN_BAND bit set
     in_band_pct: float | None  # of the pedalling time
     work_l_j: float  # pedal work estimate (see the module docstring), pedalling phases
     work_r_j: float
-    force_avg_l_n: float | None  # pedalling samples with cadence > 0, time-weighted
+    force_avg_l_n: float | None  # pedalling samples that turn, time-weighted
     force_avg_r_n: float | None
     symmetry_index: float | None  # (L - R) / ((L + R) / 2) x 100 of work-phase pedal work
     share_l_pct: float | None  # L / (L + R) x 100 of work-phase pedal work
@@ -80,6 +83,7 @@ class Summary:
     res_max_pct: float | None
     res_time_s: dict[int, float]  # seconds at each 10 % band of resistance, keyed by its low end
     events: dict[str, int]  # how many of each event type
+    backward_s: float  # pedalling backwards (cadence < 0) in the pedalling phases: counted as pedalling
     first_third: Stretch  # the fatigue signals: the work phase's first third against ...
     last_third: Stretch  # ... its last third, by work time
 
@@ -124,7 +128,8 @@ class _Tally:
         self.revolutions = 0.0
         self.pedalling_s = 0.0
         self.in_band_s = 0.0
-        self.moving_s = 0.0  # pedalling with cadence > 0
+        self.moving_s = 0.0  # pedalling with the cranks turning, either way
+        self.backward_s = 0.0
         self.cadence_sum = 0.0
         self.cadence_peak: float | None = None
         self.force_sum = [0.0, 0.0]
@@ -157,6 +162,9 @@ class _Tally:
             self.work[leg] += power[leg] * dt
             if s.state == "W":
                 self.work_w[leg] += power[leg] * dt
+        if rpm < 0:
+            self.backward_s += dt
+        rpm = abs(rpm)  # backward pedalling is pedalling (docs/host.md, "Backward pedalling")
         if rpm > 0:
             self.moving_s += dt
             self.cadence_sum += rpm * dt
@@ -182,6 +190,7 @@ class _Tally:
             share_l_pct=_ratio(100 * self.work_w[0], total_w), share_r_pct=_ratio(100 * self.work_w[1], total_w),
             res_avg_pct=_ratio(self.res_sum, self.pedalling_s), res_max_pct=self.res_max,
             res_time_s=dict(self.res_time), events=dict(Counter(event.event for event in events)),
+            backward_s=self.backward_s,
             first_third=first.stretch(), last_third=last.stretch())
 
 
@@ -237,7 +246,7 @@ def _symmetry(left: float, right: float) -> float | None:
 
 
 # Bump when summarize() changes what it computes: cached summaries of older code are then stale.
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2  # 2: backward pedalling counts in the cadence and force averages; backward_s
 
 
 def summary_of(ridelog: RideLog, session_id: int) -> Summary:
@@ -266,3 +275,58 @@ def _from_json(text: str) -> Summary:
     fields["first_third"] = Stretch(**fields["first_third"])
     fields["last_third"] = Stretch(**fields["last_third"])
     return Summary(**fields)
+
+
+# --- The figures a person reads, defined once ----------------------------------------------
+# `show` (and so the app's Review), Progress and the CSV, FIT and TCX exports all take each
+# session figure from the Summary above, round it with whole(), and name the phase it covers
+# with PHASES: so a figure reads the same in every tool, within the rounding of its format.
+
+# The phase each figure covers. Share of the work and symmetry: the work phase only, because
+# warm-up and cool-down are deliberately light (cool-down has no resistance at all), so with
+# them the share drifts towards whatever the rider does unloaded, and differs with the length
+# of the warm-up the therapist set rather than with the rider (docs/host.md has the numbers).
+PHASES = {"share": "work phase", "symmetry": "work phase", "cadence": "pedalling", "in_band": "pedalling",
+          "work": "pedalling", "riding": "riding"}
+PHASE_MEANS = {"work phase": "", "pedalling": "warm-up, work and cool-down",
+               "riding": "the session less its pauses; spasm rests count (as against the duration cap)"}
+
+
+def phase(figure: str) -> str:
+    """The phase a figure covers, with what it means: "pedalling: warm-up, work and cool-down"."""
+    name = PHASES[figure]
+    return "%s: %s" % (name, PHASE_MEANS[name]) if PHASE_MEANS[name] else name
+
+
+# How a session ended: the ride log's end state and last end event, as one word each.
+ENDINGS = ("done", "stopped", "e-stop", "fault", "link lost", "in progress")
+_END_STATES = {"D": "done", "E": "e-stop", "F": "fault"}
+
+
+def whole(value: float) -> int:
+    """A figure to a whole number, half up (19.5 -> 20, 19.94 -> 20), as every whole-number
+    figure of every output has it: Python's round() goes to the even number at .5."""
+    return math.floor(value + 0.5)
+
+
+def share_whole(s: Summary) -> tuple[int, int] | None:
+    """The left and right share of the work phase's work in whole per cent, adding up to 100."""
+    if s.share_l_pct is None:
+        return None
+    left = whole(s.share_l_pct)
+    return left, 100 - left
+
+
+def ending(session: dict, events) -> str:
+    """How a session ended, one of ENDINGS: `session` is the ride log's row, `events` its events.
+    The trainer reports "done" after a STOP too, so the last end event tells the two apart; an
+    ended session whose end the ride log never saw lost the link (or the trainer restarted)."""
+    if session["ended_at"] is None:
+        return "in progress"
+    state = session["end_state"]
+    if state is None:
+        return "link lost"
+    if state == "D":
+        last = next((e.event for e in reversed(events) if e.event in END_EVENTS), None)
+        return "stopped" if last == "STOP" else "done"
+    return _END_STATES.get(state, "link lost")

@@ -8,12 +8,19 @@ encoder, one record a second), so a 2-hour 50 Hz session never sits in memory as
 `export()` writes to a binary stream; `export_file()` writes a file atomically: into a
 temporary file beside it, then renamed over it, so a failed export never leaves half a file
 and an existing file is only replaced by a complete one. Both check first that there is
-something to export: an unknown session, or an empty one as FIT or TCX (both formats need
-at least one record), is an ExportError before anything is written.
+something to export: an unknown session, an empty one as FIT or TCX (both formats need
+at least one record), or a session still in progress without `partial=True` (the file would
+look complete), is an ExportError before anything is written. A partial export says so in the
+file (exports.about). Every export says when the session started, how it ended, which
+firmware, protocol and softcrank made it, and the session's figures with their phases.
+
+A stream that may write short (an unbuffered raw file, a pipe) gets a buffer that writes all
+or raises: a full disk is an OSError, never a truncated file that looks whole.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -27,43 +34,56 @@ from .tcx import write_tcx
 
 __all__ = ["FORMATS", "ExportError", "export", "export_file"]
 
-# Each format's writer: (ridelog, session_id, binary stream) -> rows, records or trackpoints written.
-FORMATS: dict[str, Callable[[RideLog, int, BinaryIO], int]] = {"csv": write_csv, "fit": write_fit, "tcx": write_tcx}
+# Each format's writer: (ridelog, session_id, binary stream, partial) -> rows, records or trackpoints written.
+FORMATS: dict[str, Callable[[RideLog, int, BinaryIO, bool], int]] = {"csv": write_csv, "fit": write_fit,
+                                                                     "tcx": write_tcx}
 
 
 class ExportError(Exception):
     """Nothing to export, or not in that format; nothing was written."""
 
 
-def check(ridelog: RideLog, session_id: int, fmt: str) -> None:
+def check(ridelog: RideLog, session_id: int, fmt: str, partial: bool = False) -> None:
     """Raise ExportError unless the session exists and can be written in `fmt`."""
     if fmt not in FORMATS:
         raise ExportError("unknown export format %r: one of %s" % (fmt, ", ".join(FORMATS)))
     try:
-        ridelog.session(session_id)
+        session = ridelog.session(session_id)
     except RideLogError as exc:
         raise ExportError("%s: `softcrank sessions` lists them" % exc) from None
+    if session["ended_at"] is None and not partial:
+        raise ExportError("session %d is still in progress: export it once it has ended, or give --partial for "
+                          "what is stored so far (the file then says it is partial)" % session_id)
     if fmt != "csv" and next(iter(ridelog.samples(session_id)), None) is None:
         raise ExportError("session %d has no samples: a %s file needs at least one record (CSV export "
                           "writes the header alone)" % (session_id, fmt.upper()))
 
 
-def export(ridelog: RideLog, session_id: int, fmt: str, out: BinaryIO) -> int:
+def export(ridelog: RideLog, session_id: int, fmt: str, out: BinaryIO, partial: bool = False) -> int:
     """Write one session in `fmt` to a binary stream; returns the rows, records or
-    trackpoints written. Raises ExportError (nothing written) if there is nothing to export."""
-    check(ridelog, session_id, fmt)
-    return FORMATS[fmt](ridelog, session_id, out)
+    trackpoints written. Raises ExportError (nothing written) if there is nothing to export,
+    OSError if the stream does not take it all."""
+    check(ridelog, session_id, fmt, partial)
+    if not isinstance(out, io.RawIOBase):
+        return FORMATS[fmt](ridelog, session_id, out, partial)
+    whole = io.BufferedWriter(out)  # writes all it is given, or raises
+    try:
+        count = FORMATS[fmt](ridelog, session_id, whole, partial)
+        whole.flush()
+    finally:
+        whole.detach()  # the caller owns `out`: leave it open
+    return count
 
 
-def export_file(ridelog: RideLog, session_id: int, fmt: str, path: str | os.PathLike) -> int:
+def export_file(ridelog: RideLog, session_id: int, fmt: str, path: str | os.PathLike, partial: bool = False) -> int:
     """export() into a file, atomically (see the module docstring). An unwritable path raises
     OSError, and leaves nothing behind."""
-    check(ridelog, session_id, fmt)
+    check(ridelog, session_id, fmt, partial)
     path = Path(path)
     fd, temp = tempfile.mkstemp(prefix=".%s." % path.name, suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:
-            count = FORMATS[fmt](ridelog, session_id, file)
+            count = FORMATS[fmt](ridelog, session_id, file, partial)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes it private; an export is an ordinary file

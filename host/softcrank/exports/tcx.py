@@ -7,11 +7,17 @@ second's mean, whole rpm: the schema's Cadence is an unsignedByte) and, in Garmi
 ActivityExtension v2 (TPX), Watts: the second's mean estimated power of both pedals, whole
 watts. Power is an estimate from pedal force and cadence (see fit.py and docs/host.md).
 
+Whole numbers are rounded half up (summary.whole), as FIT and `show` round them. Backward
+pedalling counts as pedalling (summary.py): its |cadence| and power go in; TCX has no
+direction of pedalling, and the Notes say how long it lasted.
+
 The Lap carries the summary's figures: TotalTimeSeconds is the riding time (the session less
 its pauses, as a device's timer counts), average cadence, and in the LX extension the average
 power (work / riding time), the highest trackpoint's power and the peak cadence. Distance and
 Calories are required by the schema and written as 0: a stationary trainer goes nowhere, and
-softcrank does not estimate energy expenditure. The Activity's Notes say what the figures are.
+softcrank does not estimate energy expenditure. The Activity's Notes say what every export
+says (exports.about: start, how it ended, partial or not, versions, the figures with their
+phases) and what the watts are.
 
 The XML is written element by element (text through xml.sax.saxutils.escape), never as a
 tree. The schema puts the lap's totals before its trackpoints, and both come from one pass
@@ -30,8 +36,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 from softcrank import __version__
 from softcrank.store.ridelog import RideLog
-from softcrank.clinical.summary import CRANK_LENGTH_M, Summary, summarize
+from softcrank.clinical.summary import CRANK_LENGTH_M, phase, summarize, whole
 
+from .about import About, about
 from .timeline import Second, Seconds, session_start, start_t_ms
 
 __all__ = ["write_tcx", "TCX_NS", "TPX_NS"]
@@ -53,7 +60,7 @@ _MAX_CADENCE = 254  # CadenceValue_t is an unsignedByte below 255
 SPOOL_BYTES = 1 << 20
 
 
-def write_tcx(ridelog: RideLog, session_id: int, out: BinaryIO) -> int:
+def write_tcx(ridelog: RideLog, session_id: int, out: BinaryIO, partial: bool = False) -> int:
     """Write the session as TCX to a binary stream (UTF-8); returns the trackpoint count."""
     session = ridelog.session(session_id)
     start = session_start(session)
@@ -67,7 +74,7 @@ def write_tcx(ridelog: RideLog, session_id: int, out: BinaryIO) -> int:
         track.seek(0)
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
         try:
-            _write(text, session_id, session, s, start, track, points.max_watts)
+            _write(text, about(ridelog, session_id, s, partial), start, track, points.max_watts)
             text.flush()
         finally:
             text.detach()  # the caller owns `out`: leave it open
@@ -84,14 +91,14 @@ class _Track:
     def write(self, second: Second | None) -> None:
         if second is None:
             return
-        watts = round(second.power_l_w + second.power_r_w)
+        watts = whole(second.power_l_w + second.power_r_w)
         self.max_watts = max(self.max_watts, watts)
         self.track.write(_POINT % (_time(self.start + timedelta(seconds=second.at_s)), _rpm(second.cadence_rpm), watts))
         self.count += 1
 
 
-def _write(text: IO[str], session_id: int, session: dict, s: Summary, start: datetime, track: IO[str],
-           max_watts: int) -> None:
+def _write(text: IO[str], a: About, start: datetime, track: IO[str], max_watts: int) -> None:
+    s = a.summary
     work = s.work_l_j + s.work_r_j
     w = text.write
     w(_HEAD)
@@ -108,9 +115,9 @@ def _write(text: IO[str], session_id: int, session: dict, s: Summary, start: dat
     if s.cadence_peak_rpm is not None:
         w("<ns3:MaxBikeCadence>%d</ns3:MaxBikeCadence>" % _rpm(s.cadence_peak_rpm))
     if s.riding_s > 0:
-        w("<ns3:AvgWatts>%d</ns3:AvgWatts>" % round(work / s.riding_s))
+        w("<ns3:AvgWatts>%d</ns3:AvgWatts>" % whole(work / s.riding_s))
     w("<ns3:MaxWatts>%d</ns3:MaxWatts></ns3:LX></Extensions>\n   </Lap>\n" % max_watts)
-    w("   <Notes>%s</Notes>\n" % escape(_notes(session_id, session, s)))
+    w("   <Notes>%s</Notes>\n" % escape(_notes(a)))
     w('   <Creator xsi:type="Device_t"><Name>softcrank</Name><UnitId>0</UnitId><ProductID>0</ProductID>'
       "<Version><VersionMajor>%d</VersionMajor><VersionMinor>%d</VersionMinor></Version></Creator>\n"
       % _version())
@@ -123,15 +130,18 @@ def _time(moment: datetime) -> str:
 
 
 def _rpm(rpm: float) -> int:
-    return min(round(abs(rpm)), _MAX_CADENCE)
+    return min(whole(abs(rpm)), _MAX_CADENCE)
 
 
-def _notes(session_id: int, session: dict, s) -> str:
-    work = s.work_l_j + s.work_r_j
-    share = "left %.0f %%, right %.0f %%" % (100 * s.work_l_j / work, 100 * s.work_r_j / work) if work > 0 else "none"
-    return ("softcrank session %d on device %s. %.0f revolutions; estimated work %.1f kJ (%s). Watts are an "
-            "estimate from pedal force x pedal speed with a %.2f m crank: they overstate what a power meter "
-            "would read." % (session_id, session["device_id"], s.revolutions, work / 1000, share, CRANK_LENGTH_M))
+def _notes(a: About) -> str:
+    """What every export says (exports.about), a line each, and what the watts are."""
+    s = a.summary
+    lines = ["softcrank session %d" % a.session_id]
+    lines += ["%s: %s" % item for item in a.lines()]
+    lines.append("revolutions: %d; estimated work %.1f kJ (%s). Watts are an estimate from pedal force x pedal "
+                 "speed with a %.2f m crank: they overstate what a power meter would read."
+                 % (whole(s.revolutions), (s.work_l_j + s.work_r_j) / 1000, phase("work"), CRANK_LENGTH_M))
+    return "\n".join(lines)
 
 
 def _version() -> tuple[int, int]:

@@ -139,4 +139,15 @@ def _v5(db: sqlite3.Connection, now: str) -> None:
         fingerprint TEXT NOT NULL,
         summary TEXT NOT NULL)""")
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+
+def _v6(db: sqlite3.Connection, now: str) -> None:
+    """What recorded each session: the trainer's firmware and protocol versions from its HELLO
+    answer, and softcrank's own version. The exports carry them, so a file says which code made
+    its figures. Empty for sessions recorded before (nobody knows now)."""
+    for statement in ("ALTER TABLE sessions ADD COLUMN firmware TEXT",
+                      "ALTER TABLE sessions ADD COLUMN protocol INTEGER",
+                      "ALTER TABLE sessions ADD COLUMN app_version TEXT"):
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)

@@ -9,6 +9,7 @@ import sqlite3
 import time
 from typing import Iterable, Iterator
 
+from softcrank import __version__ as _APP_VERSION
 from softcrank_fw import protocol as P
 
 from ..frames import Frame
@@ -20,11 +21,13 @@ from .records import (_FETCH_ROWS, CAP_NAMES, GOAL_NAMES, Sample, Event, Gap, Ri
 
 class Sessions:
     @_locked
-    def start_session(self, patient_id: int, device_id: str, start_rec: int, goals, caps) -> int:
+    def start_session(self, patient_id: int, device_id: str, start_rec: int, goals, caps,
+                      firmware: str | None = None, protocol: int | None = None) -> int:
         """A new session from the device's START event; returns its id.
 
         `goals` and `caps` are what the device reported (its G and C frames, or their
-        values): they are stored as in force at the start."""
+        values): they are stored as in force at the start; `firmware` and `protocol` are its
+        HELLO answer's versions, if known, and softcrank's own version goes with them."""
         device_id = _text(device_id, "the device id")
         if not _is_int(start_rec) or not 0 <= start_rec < P.REC_MODULO:
             raise RideLogError("start_rec must be a record number 0..%d, got %r" % (P.REC_MODULO - 1, start_rec))
@@ -36,9 +39,12 @@ class Sessions:
                                (device_id,)).fetchone()
             if open_:
                 raise RideLogError("device %s still has session %d open: end it first" % (device_id, open_[0]))
-            columns = ("patient_id", "device_id", "started_at", "start_rec") + GOAL_NAMES + CAP_NAMES
+            columns = (("patient_id", "device_id", "started_at", "start_rec") + GOAL_NAMES + CAP_NAMES
+                       + ("firmware", "protocol", "app_version"))
             sql = "INSERT INTO sessions (%s) VALUES (%s)" % (", ".join(columns), ", ".join("?" * len(columns)))
-            values = (patient_id, device_id, self._clock(), start_rec, *goal_values, *cap_values)
+            values = (patient_id, device_id, self._clock(), start_rec, *goal_values, *cap_values,
+                      None if firmware is None else str(firmware), None if protocol is None else int(protocol),
+                      _APP_VERSION)
             return _insert(db, sql, values)
 
     @_locked

@@ -67,6 +67,7 @@ class Recorder:
         self.store_error: Exception | None = None
         self._caps: Frame | None = None
         self._goals: Frame | None = None
+        self._versions: tuple[str, int] | None = None  # the trainer's firmware and protocol (HELLO)
         self._start_rec: int | None = None
         self._consumed: int | None = None  # the newest record outside a session
         self._lock = threading.RLock()
@@ -155,6 +156,7 @@ class Recorder:
 
     def _hello(self, h: Frame) -> None:
         with self._lock:
+            self._versions = (h["fw"], h["proto"])
             if h["device"] != self.device:
                 if self.session_id is not None:  # another trainer on the port
                     self._end(None, None)
@@ -180,7 +182,7 @@ class Recorder:
         if self.device is None or self._caps is None or self._goals is None:
             raise RuntimeError("a START arrived before the handshake")  # the link guarantees the order
         sid = self.log.start_session(self.patient_id, self.device, start["rec"],
-                                     self._goals, self._caps)
+                                     self._goals, self._caps, *(self._versions or ()))
         self.session_id = self.last_session_id = sid
         self._start_rec = start["rec"]
         self._announce(sid, "started")

@@ -1,6 +1,6 @@
 """Progress: one patient's trends across sessions, and adherence to the plan week by week.
 
-The figures are summary.summarize's for each session (softcrank.progress), read in a worker.
+The figures are summary.summarize's for each session (softcrank.clinical.trends), read in a worker.
 A therapist reading a month should need a minute: the headline says sessions against the
 plan and how cadence and symmetry moved, the tabs show the trends.
 """
@@ -35,8 +35,8 @@ def headline(points: list[SessionPoint], week_list: list[Week]) -> str:
         return "%s: %s in the first session, %s in the last." % (name, fmt % values[0], fmt % values[-1])
 
     lines.append(change("Duration", "duration_min", "%.0f min"))
-    lines.append(change("Average cadence", "cadence_avg_rpm", "%.1f rpm"))
-    lines.append(change("Symmetry index (0 is even)", "symmetry_index", "%+.0f %%"))
+    lines.append(change("Average cadence (pedalling)", "cadence_avg_rpm", "%.1f rpm"))
+    lines.append(change("Symmetry index (work phase; 0 is even)", "symmetry_index", "%+.0f %%"))
     return "\n".join(lines)
 
 
@@ -97,10 +97,10 @@ class ProgressScreen(AppScreen):
             [("minutes", days, [p.duration_min for p in points], "white"),
              ("work kJ", days, [p.work_kj for p in points], "cyan")])
         self.query_one("#plot-trend-cadence", LinePlot).draw(
-            "Average cadence (rpm) per session", "days since the first session",
+            "Average cadence (rpm, pedalling) per session", "days since the first session",
             [("cadence", *_known(days, [p.cadence_avg_rpm for p in points]), "white")])
         self.query_one("#plot-symmetry", LinePlot).draw(
-            "Symmetry index per session (0 is even; + the left did more)", "days since the first session",
+            "Symmetry index per session (work phase; 0 is even; + the left did more)", "days since the first session",
             [("symmetry %", *_known(days, [p.symmetry_index for p in points]), "white")])
 
 

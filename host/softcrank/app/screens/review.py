@@ -20,6 +20,7 @@ from softcrank_fw import protocol as P
 from ...clinical.report import ended, session_report
 from ...clinical.trends import session_points
 from ...clinical.words import event_line
+from ...clinical.summary import whole
 from ...exports import ExportError, export_file
 from ...store.ridelog import RideLogError
 from ..widgets.plots import LinePlot
@@ -109,7 +110,8 @@ class ReviewScreen(AppScreen):
             return
         for p in points:
             table.add_row(p.session_id, p.started.isoformat(), _num(p.duration_min), _num(p.cadence_avg_rpm),
-                          _num(p.in_band_pct, "%.0f"), _num(p.symmetry_index, "%+.0f"), _num(p.work_kj, "%.2f"),
+                          _num(p.in_band_pct and whole(p.in_band_pct), "%d"), _num(p.symmetry_index, "%+.0f"),
+                          _num(p.work_kj, "%.2f"),
                           sessions[p.session_id], key=str(p.session_id))
         self._apply_sort()
         if self.session_id is not None and str(self.session_id) in [k.value for k in table.rows]:
