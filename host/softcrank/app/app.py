@@ -16,8 +16,10 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
+from ..clinical.words import refusal
 from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError
-from ..trainer.link import LinkError
+from ..trainer.commands import Job
+from ..trainer.link import CommandRefused, LinkError
 from .messages import (CommandDone, HistoryReady, LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry,
                        TrainerEvent)
 from .ridestate import RideState
@@ -25,6 +27,7 @@ from .screens.connect import ConnectScreen, detected_picos
 from .screens.help import HelpScreen
 from .screens.patient import PatientScreen
 from .screens.progress import ProgressScreen
+from .screens.results import ResultsScreen
 from .screens.review import ReviewScreen
 from .screens.ride import RideScreen
 from .screens.therapist import TherapistScreen
@@ -86,6 +89,9 @@ class SoftcrankApp(App):
             self._history_done.set()
         self.find_trainers = detected_picos  # the Connect screen's list; tests fix it
         self.today = None  # Progress counts weeks up to this date (None: today); tests fix it
+        self.starting = False  # a GOALS + START of ours is on its way: s again is refused
+        self._port_tried = False  # a connection to self.port was attempted: if it is not up, the port is dead
+        self.last_session: int | None = None  # the session the results screen shows (r on Ride)
 
     @property
     def export_dir(self) -> Path:
@@ -94,28 +100,45 @@ class SoftcrankApp(App):
     def on_mount(self) -> None:
         self.register_theme(HIGH_CONTRAST)
         self.theme = HIGH_CONTRAST.name
-        if self._start_patient is not None:
-            self.choose_patient(self._start_patient, connect=False)
         if self._history is not None:
             self._ride_history()
-        if self.port is not None and self.patient is not None:
-            self.connect(self.port)
-            self.switch_mode("ride")
+        if self._start_patient is not None and self.port is not None:
+            self.switch_mode("ride")  # the patient is read in a worker, then the trainer connects
+            self.choose_patient(self._start_patient)
         else:
+            if self._start_patient is not None:
+                self.choose_patient(self._start_patient, connect=False)
             self.switch_mode("connect")
 
     # ----- patient and trainer ----------------------------------------------------------------
 
+    @work(thread=True, exclusive=True, group="patient")
     def choose_patient(self, patient_id: int, connect: bool = True) -> None:
-        """Make `patient_id` the current patient; reconnect so the recorder stores for them."""
-        patient = next((p for p in self.ridelog.patients() if p["id"] == patient_id), None)
+        """Make `patient_id` the current patient (read in a worker: the ride log is never read
+        on the UI thread); reconnect so the recorder stores for them."""
+        try:
+            patient = next((p for p in self.ridelog.patients() if p["id"] == patient_id), None)
+        except RideLogError as e:
+            self.call_from_thread(self.notify, "The patient cannot be read: %s" % e, severity="error")
+            return
+        self.call_from_thread(self._patient_chosen, patient_id, patient, connect)
+
+    def _patient_chosen(self, patient_id: int, patient: dict | None, connect: bool) -> None:
         if patient is None:
             self.notify("There is no patient %r." % patient_id, severity="error")
             return
         self.patient = patient
         self.patient_name = "%s (affected side: %s)" % (patient["name"], patient["affected_side"])
-        if connect and self.port is not None:
-            self.connect(self.port)
+        if not connect or self.port is None:
+            return
+        if self._port_tried and self.link_state != "connected":
+            # that port never answered: do not submit it again, let the therapist choose
+            self.notify("%s did not answer: choose the trainer again (F2)." % self.port, severity="warning")
+            self.port, self._port_tried = None, False
+            self.link_detail = "choose the trainer (F2)"
+            self._close_trainer()
+            return
+        self.connect(self.port)
 
     def connect(self, port: str | None) -> None:
         """Connect to the trainer on `port` (None: the Pico on USB) once a patient is chosen."""
@@ -124,11 +147,16 @@ class SoftcrankApp(App):
             self.link_detail = "choose the patient first"
             self.switch_mode("patient")
             return
+        self._port_tried = True
         self._open_trainer(port, self.patient["id"])
 
     @work(thread=True, exclusive=True, group="trainer")
     def _open_trainer(self, port: str | None, patient_id: int) -> None:
         self.trainer.open(port, patient_id)
+
+    @work(thread=True, exclusive=True, group="trainer")
+    def _close_trainer(self) -> None:
+        self.trainer.close()
 
     @work(thread=True, exclusive=True, group="trainer")
     def start_virtual_trainer(self) -> None:
@@ -138,27 +166,31 @@ class SoftcrankApp(App):
             self.board.start()
         self.call_from_thread(self.connect, self.board.port)
 
-    @work(thread=True, group="commands")
-    def send(self, type_: str, *values) -> None:
-        """Send a command to the trainer from a worker; the answer comes back as CommandDone."""
-        try:
-            self.trainer.command(type_, *values)
-            error = None
-        except Exception as e:  # LinkError, CommandRefused: said in words, nothing else changes
-            error = str(e)
-        self.post_message(CommandDone(type_, error))
+    def send(self, type_: str, *values) -> Job:
+        """Queue a command for the trainer (trainer/commands.py: in order; ESTOP and PAUSE
+        at once); the answer comes back as CommandDone. Never blocks."""
+        return self.trainer.submit((type_, *values), done=self._job_done)
+
+    def _job_done(self, job: Job) -> None:
+        """From a queue thread: the job's outcome as a message, a refusal with its N code."""
+        code = job.exception.code if isinstance(job.exception, CommandRefused) else None
+        command = job.exception.type if isinstance(job.exception, CommandRefused) else job.steps[-1][0]
+        self.post_message(CommandDone(command, job.error, code))
+
+    def start_session(self) -> None:
+        """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START, as
+        one job of the queue. The plan is read in a worker."""
+        self.starting = True
+        self._start_with_plan(self.patient["id"])
 
     @work(thread=True, group="commands")
-    def start_session(self) -> None:
-        """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START."""
+    def _start_with_plan(self, patient_id: int) -> None:
         try:
-            plan = self.ridelog.current_plan(self.patient["id"])
-            self.trainer.command("GOALS", *[plan["goals"][name] for name in GOAL_NAMES])
-            self.trainer.command("START")
-            error = None
-        except (LinkError, RideLogError) as e:
-            error = str(e)
-        self.post_message(CommandDone("START", error))
+            plan = self.ridelog.current_plan(patient_id)
+        except RideLogError as e:
+            self.post_message(CommandDone("START", str(e)))
+            return
+        self.trainer.submit(("GOALS", *[plan["goals"][name] for name in GOAL_NAMES]), ("START",), done=self._job_done)
 
     @work(thread=True, group="commands")
     def _first_connect(self, setup: Callable[[Trainer], object]) -> None:
@@ -182,6 +214,8 @@ class SoftcrankApp(App):
         self.link_state, self.link_detail = message.state, message.detail
         if message.state in ("lost", "connected", "closed"):
             self.ride.link_lost = message.state == "lost"
+        if message.state == "lost" or (message.state == "connecting" and self.ride.link_lost):
+            self.ride.link_lost = True  # reconnecting after a loss: still nothing live
         if message.state == "connected" and self._on_connect is not None:
             setup, self._on_connect = self._on_connect, None
             self._first_connect(setup)
@@ -205,16 +239,44 @@ class SoftcrankApp(App):
     def on_session_changed(self, message: SessionChanged) -> None:
         self.ride.session_id = None if message.what == "ended" else message.session_id
         if message.what == "ended":
-            self.notify("Session %d is in the ride log (Review: F5)." % message.session_id)
+            self.last_session = message.session_id
+            self.ride.ended_words = None
+            if self.patient is not None and self.trainer.patient_id == self.patient["id"]:
+                self.show_results(message.session_id)
+            self._tell_ride()
+
+    def show_results(self, session_id: int | None) -> None:
+        """The results screen of `session_id` (None: the last session that ended here)."""
+        session_id = self.last_session if session_id is None else session_id
+        if session_id is None:
+            self.notify("No session has ended here yet: its results come up when one does.")
+            return
+        if isinstance(self.screen, ResultsScreen):
+            self.screen.dismiss()
+        side = (self.patient or {}).get("affected_side", "none")
+        self.push_screen(ResultsScreen(session_id, side, self.ride.restarted))
 
     def on_records_lost(self, message: RecordsLost) -> None:
         lost = message.lost
+        if lost.reason == "restart":
+            self.ride.restarted = True
+            self.ride.note("the trainer restarted: its session ended there")
+            if isinstance(self.screen, ResultsScreen) and self.screen.session_id == self.last_session:
+                self.show_results(self.last_session)  # the same results, saying it was a restart
+            self._tell_ride()
+            return
         self.notify("%s records from %d could not be fetched (%s)." % (lost.count or "Some", lost.first, lost.reason),
                     severity="warning", timeout=10)
 
     def on_command_done(self, message: CommandDone) -> None:
+        if message.command in ("START", "GOALS"):
+            self.starting = False
         if message.error:
-            self.notify("%s: %s" % (message.command, message.error), severity="error", timeout=8)
+            words = refusal(message.command, message.code) if message.code else "%s not done: %s" % (
+                message.command, message.error)
+            self.ride.note(words)
+            self.notify(words, severity="error", timeout=8)
+            self._tell_ride()
 
     def on_history_ready(self, message: HistoryReady) -> None:
         if message.session_id is None:
@@ -235,6 +297,7 @@ class SoftcrankApp(App):
     def on_unmount(self) -> None:
         self._stop_history.set()
         self.trainer.close()
+        self.trainer.queue.close()
         self._history_done.wait(HISTORY_STOP_S)
         if self.board is not None:
             self.board.stop()
