@@ -92,6 +92,7 @@ class SoftcrankApp(App):
         self.starting = False  # a GOALS + START of ours is on its way: s again is refused
         self._port_tried = False  # a connection to self.port was attempted: if it is not up, the port is dead
         self.last_session: int | None = None  # the session the results screen shows (r on Ride)
+        self._results_due: int | None = None  # a session ended during an e-stop or fault: results once cleared
 
     @property
     def export_dir(self) -> Path:
@@ -224,6 +225,7 @@ class SoftcrankApp(App):
     def on_telemetry(self, message: Telemetry) -> None:
         self.ride.telemetry(message.frame)
         self._tell_ride()
+        self._results_when_clear()
 
     def on_trainer_event(self, message: TrainerEvent) -> None:
         line = self.ride.event(message.frame)
@@ -242,8 +244,16 @@ class SoftcrankApp(App):
             self.last_session = message.session_id
             self.ride.ended_words = None
             if self.patient is not None and self.trainer.patient_id == self.patient["id"]:
-                self.show_results(message.session_id)
+                self._results_due = message.session_id
+                self._results_when_clear()
             self._tell_ride()
+
+    def _results_when_clear(self) -> None:
+        """The results of the session that just ended, once no e-stop or fault banner is up:
+        its "press x to clear" must stay in view until it is done."""
+        if self._results_due is not None and self.ride.alarm is None:
+            due, self._results_due = self._results_due, None
+            self.show_results(due)
 
     def show_results(self, session_id: int | None) -> None:
         """The results screen of `session_id` (None: the last session that ended here)."""
@@ -285,7 +295,7 @@ class SoftcrankApp(App):
             self.screen.reload()
 
     def _tell_ride(self) -> None:
-        if isinstance(self.screen, RideScreen):
+        if self._screen_stack and isinstance(self.screen, RideScreen):  # (no screen while closing)
             self.screen.show_state()
 
     # ----- actions ------------------------------------------------------------------------------

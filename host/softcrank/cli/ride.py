@@ -29,6 +29,7 @@ from ..clinical.report import ended
 from ..clinical.summary import summary_of
 from ..frames import Frame
 from ..store.ridelog import RideLog
+from ..trainer.commands import CommandQueue
 from ..trainer.link import CommandRefused, Link, LinkError, Lost
 from ..trainer.recorder import Recorder
 from ..trainer.session import SilenceResume
@@ -77,18 +78,21 @@ def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_
 
     callbacks.update(on_frame=on_frame, on_lost=lambda lost: (recorder.lost_records(lost), on_lost(lost)))
     link = Link(port, on_state=on_state, **_timings(speed), **callbacks)
+    commands = CommandQueue(lambda: link)  # the same ordered queue as the app's (trainer/commands.py)
     try:
         link.open(wait=open_wait_s)
     except LinkError as e:
+        commands.close()
         raise RideError(str(e)) from e
     try:
-        session = _begin(link, recorder, sessions, work_min, write)
-        return _follow(link, recorder, session, frames, sessions, every_s, write)
+        session = _begin(link, commands, recorder, sessions, work_min, write)
+        return _follow(link, commands, recorder, session, frames, sessions, every_s, write)
     except KeyboardInterrupt:
         if recorder.session_id is not None:
-            _stop(link, recorder, sessions, write)
+            _stop(commands, recorder, sessions, write)
         raise
     finally:
+        commands.close()
         link.close()
         ridelog.flush()
 
@@ -99,7 +103,7 @@ def _timings(speed: float) -> dict:
     return link_timings(speed)  # the link's real-time numbers scaled to the trainer's clock
 
 
-def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int | None,
+def _begin(link: Link, commands: CommandQueue, recorder: Recorder, sessions: queue.Queue, work_min: int | None,
            write: Callable[[str], object]) -> int:
     """Carry on with the trainer's unfinished session, or start one; returns its id."""
     h = link.info["H"]
@@ -116,7 +120,7 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
                         % console.STATE_WORDS[h["state"]])
     if work_min is not None:
         try:
-            goals = link.command("GOALS", work_min, goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])[0]
+            goals = commands.command("GOALS", work_min, goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])[0]
         except CommandRefused as e:
             raise RideError("the trainer refused the plan: %s" % e) from e
     write("caps: resistance <= %d %%, cadence <= %d rpm, session <= %d min, ramp %d %%/min"
@@ -125,7 +129,7 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
           % (caps["warmup_s"] // 60, goals["dur_min"], goals["res_pct"], goals["cad_lo_rpm"],
              goals["cad_hi_rpm"], caps["cooldown_s"] // 60))
     try:
-        link.command("START")
+        commands.command("START")
     except CommandRefused as e:
         if e.code == "STATE":
             raise RideError("the trainer cannot start now: the pedals are still being zeroed or a "
@@ -145,7 +149,7 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
             return sid
 
 
-def _follow(link: Link, recorder: Recorder, session: int, frames: queue.Queue, sessions: queue.Queue,
+def _follow(link: Link, commands: CommandQueue, recorder: Recorder, session: int, frames: queue.Queue, sessions: queue.Queue,
             every_s: int, write: Callable[[str], object]) -> dict:
     """Print status lines and events until the session has ended."""
     status = console.Status()
@@ -177,7 +181,7 @@ def _follow(link: Link, recorder: Recorder, session: int, frames: queue.Queue, s
         if silence.due(frame, link):  # paused for this host's silence, and the link is back
             write("%6s >> the link is back: resuming" % console.clock(elapsed))
             try:
-                link.command("RESUME")
+                commands.command("RESUME")
             except LinkError as e:
                 write("could not resume: %s" % e)
     return _report(recorder, session, write)
@@ -201,12 +205,12 @@ def _report(recorder: Recorder, session: int, write: Callable[[str], object]) ->
             "samples": summary.samples, "missing": summary.records_missing}
 
 
-def _stop(link: Link, recorder: Recorder, sessions: queue.Queue, write: Callable[[str], object]) -> None:
+def _stop(commands: CommandQueue, recorder: Recorder, sessions: queue.Queue, write: Callable[[str], object]) -> None:
     """Ctrl-C: stop the session and wait a little for its STOP record to be stored."""
     session = recorder.session_id
     write("stopping the session (resistance off)")
     try:
-        link.command("STOP")
+        commands.command("STOP")
     except LinkError as e:
         write("could not reach the trainer to stop it (%s): it pauses by itself after 10 s" % e)
         return

@@ -100,6 +100,11 @@ class CommandQueue:
             self._cond.notify()
         return job
 
+    def command(self, type_: str, *values, timeout: float | None = None) -> list:
+        """Submit one command and wait for it, as Link.command does (raises LinkError, or
+        CommandRefused with the trainer's code): for a caller that has nothing else to do."""
+        return self.submit((type_, *values)).result(timeout)[0]
+
     def pending(self) -> int:
         """Jobs waiting their turn (not counting the one being sent)."""
         with self._cond:
