@@ -63,20 +63,19 @@ def session_results(log: RideLog, session_id: int, affected_side: str = "none",
     headline = HEADLINES[how] % clock(riding) if "%s" in HEADLINES[how] else HEADLINES[how]
     goals, caps = session["goals"], session["caps"]
     planned = caps["warmup_s"] + 60 * goals["dur_min"] + caps["cooldown_s"]
-    rows = [("riding time", "%s of the %s planned%s" % (clock(riding), clock(planned), _since(p, riding, "riding_s",
+    rows = [("riding time", "%s of %s planned%s" % (clock(riding), clock(planned), _since(p, riding, "riding_s",
                                                                                              clock_delta=True)))]
     if s.in_band_pct is None:
-        rows.append(("time in the band", "-- (no pedalling)"))
+        rows.append(("in the band", "-- (no pedalling)"))
     else:
-        rows.append(("time in the band", "%s, %d %% of the pedalling (%d-%d rpm)%s" % (
-            clock(whole(s.in_band_s)), whole(s.in_band_pct), goals["cad_lo_rpm"], goals["cad_hi_rpm"],
-            _since(p, whole(s.in_band_pct), "in_band_pct"))))
+        rows.append(("in the band %d-%d rpm" % (goals["cad_lo_rpm"], goals["cad_hi_rpm"]), "%s, %d %% of it%s" % (
+            clock(whole(s.in_band_s)), whole(s.in_band_pct), _since(p, whole(s.in_band_pct), "in_band_pct"))))
     rows.append(("resistance reached", "--" if s.res_max_pct is None else "%d %% (plan %d %%, cap %d %%)" % (
         whole(s.res_max_pct), goals["res_pct"], caps["max_res_pct"])))
     rows.append(("each leg's work", "left %.1f kJ, right %.1f kJ" % (s.work_l_j / 1000, s.work_r_j / 1000)))
-    rows.append(("share of the work", _share_words(s, p, affected_side)))  # the work phase, 50 % is even
+    rows.append(("work share (50 even)", _share_words(s, p, affected_side)))  # the work phase
     spasms = s.events.get("SPASM", 0)
-    rows.append(("spasms", "none" if spasms == 0 else "%d (the resistance went off each time)" % spasms))
+    rows.append(("spasms", "none" if spasms == 0 else "%d (resistance off each time)" % spasms))
     return Results(how, headline, rows, _encouragement(how, s, p, affected_side))
 
 
@@ -108,7 +107,7 @@ def _share_words(s, p, side: str) -> str:
         return "left %d %%, right %d %% (work phase)" % share
     mine = _affected_share(s, side)
     other = "left" if side == "right" else "right"
-    words = "affected %s %d %%, %s %d %% (50 is even)" % (side, mine, other, 100 - mine)
+    words = "affected %s %d %%, %s %d %%" % (side, mine, other, 100 - mine)
     before = _affected_share(p, side) if p is not None else None
     if before is not None:
         words += "; last time %d %%" % before

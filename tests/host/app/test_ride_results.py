@@ -32,8 +32,8 @@ def test_a_ride_stopped_in_the_warm_up_says_so_with_its_figures_and_never_well_d
             assert results.ending == "stopped"
             assert re.fullmatch(r"Session stopped early, after 0:\d\d of riding\.", results.headline)  # in the warm-up
             labels = [label for label, _ in results.rows]
-            assert labels == ["riding time", "time in the band", "resistance reached", "each leg's work",
-                              "share of the work", "spasms"]
+            assert labels == ["riding time", "in the band 15-25 rpm", "resistance reached", "each leg's work",
+                              "work share (50 even)", "spasms"]
             assert results.encouragement == []
             text = screen_text(app)
             assert "well done" not in text.lower() and "Session stopped early" in text

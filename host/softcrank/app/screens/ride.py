@@ -178,7 +178,7 @@ class RideScreen(AppScreen):
             series += [("band", ends, [lo, lo], "yellow"), ("", ends, [hi, hi], "yellow")]
         top = max([abs(c) for _, c, _ in history] + [hi or 0]) + 5
         plot.draw("Cadence (rpm) against the target band (the two level lines)", "min:s before now", series,
-                  (0, top), xticks=minutes_seconds, legend=False)
+                  (0, top), xticks=minutes_seconds, legend=False, yticks=[0, lo, hi] if lo is not None else None)
 
     # ----- keys ----------------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ class LinePlot(PlotextPlot):
     """A titled plot of one or more lines against the same x axis."""
 
     def draw(self, title: str, xlabel: str, series: Sequence[Series], ylim: tuple[float, float] | None = None,
-             bars: bool = False, xticks: Callable[[float], str] | None = None, legend: bool = True) -> None:
+             bars: bool = False, xticks: Callable[[float], str] | None = None, legend: bool = True,
+             yticks: Sequence[float] | None = None) -> None:
         """`xticks(x)`: the label of a tick at x (ticks at whole steps of XTICK_STEPS_S); legend
         False: no labels on the plot (say in the title what each line is), so none covers the data."""
         plt = self.plt
@@ -35,6 +36,8 @@ class LinePlot(PlotextPlot):
                 plt.plot(list(xs), list(ys), label=label, color=colour, marker="braille")
         if ylim is not None:
             plt.ylim(*ylim)
+        if yticks is not None:
+            plt.yticks(list(yticks), ["%g" % y for y in yticks])
         xs_all = [x for _, xs, _, _ in series for x in xs]
         if xticks is not None and xs_all:
             ticks = tick_positions(min(xs_all), max(xs_all))
