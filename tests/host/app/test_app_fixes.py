@@ -105,3 +105,13 @@ def test_refusals_read_in_words():
 
     assert refusal("START", "STATE") == "The trainer did not start: not possible right now."
     assert "STATE" not in refusal("START", "STATE")
+
+
+def test_the_first_run_steps_are_in_order_and_point_at_the_first_not_done():
+    from softcrank.app.widgets.firststeps import STEPS, steps_text
+
+    assert [key for key, _ in STEPS] == ["trainer", "patient", "pin", "caps", "ride"]
+    lines = steps_text({"trainer": True, "patient": True}).split("\n")
+    assert lines[0].startswith("[x] 1.") and lines[1].startswith("[x] 2.")
+    assert lines[2].startswith("[ ] 3.") and lines[2].endswith("<- now")
+    assert not any(line.endswith("<- now") for line in lines[3:])

@@ -30,7 +30,7 @@ class ConnectScreen(AppScreen):
     BINDINGS = [Binding("r", "rescan", "Look again"), Binding("enter", "choose", "Connect", show=False)]
 
     def body(self) -> ComposeResult:
-        yield FirstSteps(id="first-steps")
+        yield FirstSteps(id="first-steps", markup=False)  # "[x]" is not a style tag
         yield Static("Choose the trainer. Up and down to move, Enter to connect.", classes="intro")
         yield OptionList(id="trainers")
         yield Static("Or type a port (/dev/ttyACM0, COM3, a `softcrank sim` port) and press Enter:")
