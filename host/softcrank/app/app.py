@@ -212,7 +212,8 @@ class SoftcrankApp(App):
     # ----- messages from the trainer ------------------------------------------------------
 
     def on_link_changed(self, message: LinkChanged) -> None:
-        self.link_state, self.link_detail = message.state, message.detail
+        lost = self.ride.link_lost and message.state == "connecting"  # reconnecting after a loss: still lost
+        self.link_state, self.link_detail = "lost" if lost else message.state, message.detail
         if message.state in ("lost", "connected", "closed"):
             self.ride.link_lost = message.state == "lost"
         if message.state == "lost" or (message.state == "connecting" and self.ride.link_lost):
