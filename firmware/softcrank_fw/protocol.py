@@ -147,6 +147,7 @@ PAUSE_HOST = const(0)  # the host asked
 PAUSE_HOST_SILENT = const(1)  # the host went quiet for HOST_TIMEOUT_MS
 PAUSE_OVERSPEED = const(2)  # cadence above the cap for too long
 PAUSE_SPASMS = const(3)  # too many spasms in a row
+PAUSE_STOPPED = const(4)  # the crank stopped in warm-up or work for STOPPED_PAUSE_MS
 
 # CAPS_REFUSED arguments.
 REFUSED_NOKEY = const(1)  # the trainer has no key (device.key): it takes no caps at all
@@ -161,6 +162,8 @@ DEFAULTS_CORRUPT = const(2)  # the file failed its checks
 SPASM_FORCE_L = const(1)
 SPASM_FORCE_R = const(2)
 SPASM_REVERSAL = const(3)
+SPASM_PULL_L = const(4)  # a flexor spasm: the left pedal pulled up past -spasm_n
+SPASM_PULL_R = const(5)
 
 # Telemetry flag bits.
 FLAG_OVERSPEED = const(1)  # cadence above the cap
@@ -183,6 +186,7 @@ NAK_CODES = (
     "STALE",  # CAPS: the counter is not above the last accepted one (REFUSED_STALE)
     "NOKEY",  # CAPS: the trainer has no key, so it takes no caps (REFUSED_NOKEY)
     "UNSAVED",  # CAPS: writing them to flash failed, so they were not applied
+    "LOADED",  # TARE: a pedal is loaded, moving or not quiet: take the feet off, hold still
 )
 NAK_BADCRC = const(0)
 NAK_SYNTAX = const(1)
@@ -197,6 +201,7 @@ NAK_AUTH = const(9)
 NAK_STALE = const(10)
 NAK_NOKEY = const(11)
 NAK_UNSAVED = const(12)
+NAK_LOADED = const(13)
 
 _DOLLAR = const(0x24)
 _STAR = const(0x2A)

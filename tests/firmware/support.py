@@ -63,6 +63,13 @@ class Bench:
                 each(self)
         return self
 
+    def feet_off(self):
+        """The rider takes their feet off and the crank comes to rest: what TARE needs."""
+        self.rider.rpm = 0.0
+        self.rider.foot_weight_n = 0.0
+        self.rider.strength = [0.0, 0.0]  # no leg pushing on a pedal
+        return self.run(2.1)
+
     def run_until(self, state, max_seconds):
         """Ride until the controller reaches `state`; True if it did in time."""
         for _ in range(int(max_seconds * 100)):
