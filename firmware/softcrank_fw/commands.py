@@ -8,7 +8,7 @@ from softcrank_fw import protocol as P
 from softcrank_fw.ramp import PPM_PER_PCT
 from softcrank_fw.states import (
     DONE, ESTOP, EV_CAPS, EV_CAPS_DEFAULTS, EV_CAPS_REFUSED, EV_CLEAR, EV_ESTOP, EV_GOALS,
-    EV_HOST_BACK,     EV_RESUME, EV_START, EV_STOP, FAULT, IDLE, MAX_CAL_NEWTONS, MAX_RATE_HZ, PAUSED, REST,
+    EV_HOST_BACK, EV_LOST,     EV_RESUME, EV_START, EV_STOP, FAULT, IDLE, MAX_CAL_NEWTONS, MAX_RATE_HZ, PAUSED, REST,
     TARE_QUIET_DN, TARE_SHIFT_DN, TARE_STILL_MS, WARMUP, riding,
 )
 
@@ -34,6 +34,10 @@ class Commands:
                 self.brake = cap
             self._event(EV_CAPS, 1 if restored else 0)
         return code
+
+    def records_lost(self, n):
+        """The link's send cursor was lapped: n records went unsent (one LOST per gap)."""
+        self._event(EV_LOST, n)
 
     def caps_refused(self, reason):
         """A CAPS frame was refused (protocol.REFUSED_*): the ride log should know."""

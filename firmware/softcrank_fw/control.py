@@ -105,7 +105,6 @@ class Controller(Commands):
         self._fl_sum = 0
         self._fr_sum = 0
         self._n = 0
-        self._lost_reported = 0
 
     # ----- the tick -------------------------------------------------------------------
 
@@ -287,9 +286,6 @@ class Controller(Commands):
         if self._sample_ms >= self.sample_period_ms:
             self._sample_ms = 0  # after a stall: no burst of catch-up samples
         ring = self.ring
-        if ring.lost != self._lost_reported:
-            self._event(EV_LOST, ring.lost - self._lost_reported)
-            self._lost_reported = ring.lost
         flags = 0
         if self.overspeed_ms:
             flags |= P.FLAG_OVERSPEED

@@ -4,7 +4,10 @@
 answered: a command the controller takes gets `A` (after the new caps, goals or handshake
 frames, so A or N always closes an answer), anything else gets `N` with a reason and changes nothing. Bad input never raises out
 of here. `pump()` sends the ring's records from the send cursor onwards: live telemetry and
-replays are the same mechanism, REPLAY only moves the cursor back.
+replays are the same mechanism, REPLAY only moves the cursor back. When the ring laps the
+cursor (the port took nothing for longer than the ring holds), the records it skips are the
+gap the host will see: one `E LOST n` says so, with n the gap's true size, when the first
+record after it goes out (once a host has ACKed anything: before that nobody was waiting).
 
 A command that arrives twice with the same frame seq (the host resent it because our answer
 was lost) is answered again without being applied again. HELLO resets that memory, so a
@@ -51,6 +54,7 @@ class Link:
         self._last_seq = -1  # the last command's seq, type and answer, for resends
         self._last_type = ""
         self._last_code = -1
+        self._gap_from = -1  # the first record the lapped cursor skipped, until one after it goes out
 
     # ----- receiving ------------------------------------------------------------------
 
@@ -199,11 +203,16 @@ class Link:
         if self.ctl.calibration_changed:
             self.send_calibration()
         if not ring.holds(self.send_rec) and self.send_rec != ring.next_rec:
+            if self._gap_from < 0 and ring.acked >= 0:
+                self._gap_from = self.send_rec
             self.send_rec = ring.oldest()  # the ring lapped the cursor
         sent = 0
         while sent < limit and self.send_rec != ring.next_rec:
             if not self._record(self.send_rec):
                 break
+            if self._gap_from >= 0:  # the gap is closed: say how big it was, once
+                self.ctl.records_lost(rec_diff(self.send_rec, self._gap_from))
+                self._gap_from = -1
             self.send_rec = (self.send_rec + 1) & (P.REC_MODULO - 1)
             sent += 1
         return sent

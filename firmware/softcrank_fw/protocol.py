@@ -132,7 +132,7 @@ EVENTS = (
     "OVERSPEED",  # arg: cadence in 0.1 rpm; resistance stops rising
     "HOST_LOST",  # no valid frame from the host for HOST_HOLD_MS; resistance stops rising
     "HOST_BACK",
-    "LOST",  # arg: records overwritten before the host acknowledged them
+    "LOST",  # arg: records the ring overwrote before they could be sent: one event per gap
     "TARED",
     "CALIBRATED",  # arg 0: left, 1: right
     "CAPS",  # caps changed
