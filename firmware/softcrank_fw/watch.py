@@ -15,7 +15,7 @@ pushing whatever the sensors):
   four whole ones (issue 12 asks for 5 s).
 - **a flat load cell** (a broken excitation or signal wire leaves offset plus noise, which
   passes every one-reading check): the crank turned a whole revolution or more in the span,
-  the other pedal swung by SWING_DN or more, and this one moved less than FLAT_DN: FAULT_FLAT
+  the other pedal swung by OTHER_DN or more, and this one moved less than FLAT_DN: FAULT_FLAT
   on that side, at most 5 s after the wire broke (below 15 rpm, later: once a span holds a
   revolution). A leg strapped to a turning pedal,
   even a paralysed one, is carried up and down with it: its weight alone swings the reading by
@@ -33,7 +33,8 @@ from softcrank_fw.compat import const
 from softcrank_fw.ring import zeros
 
 WINDOW_MS = const(1000)  # one window: a revolution at 60 rpm, a third of one at 20 rpm
-SWING_DN = const(300)  # 30 N: a leg pedalling at the gentlest rehab resistance swings this much
+SWING_DN = const(300)  # 30 N: a leg pedalling at rehab resistances swings this much; a foot resting does not
+OTHER_DN = const(100)  # 10 N: the other leg shows pedalling even against no resistance at all
 FLAT_DN = const(20)  # 2 N: a leg on a turning pedal moves the reading far more than this
 SPAN_WINDOWS = const(4)  # judged over 4 s: with the window a fault began in, at most 5 s (issue 12: 5 s)
 _STILL_MAX_MS = const(1 << 20)  # still_ms stops counting here (17 minutes): a small int
@@ -135,9 +136,9 @@ class Watch:
         if not moved and sl >= SWING_DN and sr >= SWING_DN:
             self.fault = DEAD_CRANK
         elif moved >= self.edges_per_rev:  # a whole revolution: each leg had its push
-            if sl < FLAT_DN and sr >= SWING_DN:
+            if sl < FLAT_DN and sr >= OTHER_DN:
                 self.fault = FLAT_LEFT
-            elif sr < FLAT_DN and sl >= SWING_DN:
+            elif sr < FLAT_DN and sl >= OTHER_DN:
                 self.fault = FLAT_RIGHT
 
     def quiet(self, max_swing):

@@ -327,20 +327,6 @@ def run_crank_bounce() -> Result:
         return _finish(ride, Result("crank bounce", notes={"mean_cadence_rpm": round(mean / 10, 1)}))
 
 
-def run_crank_dead() -> Result:
-    """A dead crank sensor from 50 s: cadence reads 0 (a known blind spot, docs/safety.md),
-    resistance stays within the caps and the ramp, and a force spasm at 70 s still unloads."""
-    with Ride("crank-dead") as ride:
-        i, ev = ride.wait_event("SPASM", 100)
-        check(ev["arg"] == P.SPASM_FORCE_R, "the spasm should be the right pedal's force")
-        dead = [f for f in ride.samples(0, i) if f["t_ms"] >= 52_000]
-        check(dead and all(f["cad_drpm"] == 0 for f in dead), "cadence did not read 0 with the sensor dead")
-        check(all(f["res_pm"] <= FAULT_CAPS[0] * 10 for f in ride.samples()), "resistance above the cap")
-        j, _ = ride.wait(lambda f: f.type == "T" and f["t_ms"] >= ev["t_ms"] + 3000, 10, i)
-        onset, zero = _unloaded(ride, i, ev, 70, j)
-        return _finish(ride, Result("crank sensor dead", onset, zero))
-
-
 # ----- faults of the firmware and the board ---------------------------------------------------
 
 def _reboot(ride: Ride, after: int, cause: str, virtual_s: float) -> tuple[int, Frame]:
@@ -600,7 +586,6 @@ RUNS = [  # (name, run), in the order of docs/safety.md's table
     ("overspeed", run_overspeed),
     ("duration cap", run_duration_cap),
     ("crank bounce", run_crank_bounce),
-    ("crank sensor dead", run_crank_dead),
     ("firmware exception", run_exception),
     ("firmware hang (watchdog)", run_hang),
     ("brownout / reset mid-ride", run_power_cut),

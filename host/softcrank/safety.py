@@ -24,10 +24,10 @@ import sys
 import time
 from typing import Callable
 
-from . import faultrun, fuzz
+from . import faultrun, fuzz, hazardruns
 from .interpreter import environment, micropython
 
-INSTANT = ("e-stop input", "spasm", "load cell rail", "load cell jump", "crank sensor dead", "duration cap")
+INSTANT = ("e-stop input", "spasm", "flexor spasm", "load cell rail", "load cell jump", "duration cap")
 
 
 def start_soak(runtime: str, hours: float, seed: int) -> subprocess.Popen:
@@ -51,7 +51,7 @@ def finish_soak(proc: subprocess.Popen) -> dict:
 
 def run_faults(log: Callable[[str], None]) -> tuple[list[faultrun.Result], list[tuple[str, str]]]:
     results, failures = [], []
-    for name, run in faultrun.RUNS:
+    for name, run in faultrun.RUNS + hazardruns.RUNS:
         started = time.monotonic()
         try:
             result = run()

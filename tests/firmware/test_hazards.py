@@ -13,7 +13,7 @@ from softcrank_fw.control import (
 from softcrank_fw.crank import REVERSAL_STALL_US, Crank
 from softcrank_fw.force import CAL_CPN_MAX, CAL_CPN_MIN
 from softcrank_fw.ramp import max_rise
-from softcrank_fw.watch import FLAT_DN, SPAN_WINDOWS, SWING_DN, WINDOW_MS
+from softcrank_fw.watch import FLAT_DN, OTHER_DN, SPAN_WINDOWS, SWING_DN, WINDOW_MS
 from support import START_US, Bench
 
 
@@ -39,7 +39,7 @@ def until(bench, cond, max_ticks):
 
 def test_the_safety_numbers_of_issue_12_are_what_docs_safety_md_says():
     assert (STOPPED_PAUSE_MS, TARE_STILL_MS, TARE_QUIET_DN, TARE_SHIFT_DN) == (5_000, 1_000, 30, 100)
-    assert (WINDOW_MS, SWING_DN, FLAT_DN, SPAN_WINDOWS) == (1000, 300, 20, 4)
+    assert (WINDOW_MS, SWING_DN, OTHER_DN, FLAT_DN, SPAN_WINDOWS) == (1000, 300, 100, 20, 4)
     assert REVERSAL_STALL_US == 1_000_000 and (CAL_CPN_MIN, CAL_CPN_MAX) == (2_000, 13_000)
     assert (FAULT_CRANK_DEAD, FAULT_FLAT, P.PAUSE_STOPPED, P.SPASM_PULL_L, P.SPASM_PULL_R) == (31, 7, 4, 4, 5)
 

@@ -136,10 +136,12 @@ def test_a_host_that_stops_reading_loses_no_record():
 
 def test_a_tare_is_saved_on_the_flash_and_survives_a_reboot(tmp_path):
     flash = tmp_path / "flash"
-    with VirtualBoard(flash=flash, speed=10) as board:
+    with VirtualBoard(flash=flash, speed=10, scenario=str(scenario_path("feet-off"))) as board:
         with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
             send = Commander()
             port.write(send("HELLO", P.PROTOCOL_VERSION))
+            # TARE wants a whole still, quiet second first (docs/safety.md): 2.5 virtual s of it
+            assert await_frame(port, lambda f: f.type == "T" and f["t_ms"] >= 2500, 20) is not None
             port.write(send("TARE"))
             tared = await_frame(port, lambda f: f.type == "K" and (flash / "calibration.json").exists(), 20)
             assert tared is not None
