@@ -123,13 +123,20 @@ class Commands:
         self.right.start_tare()
         return 0
 
-    def calibrate(self, side, newtons):
+    def calibration_refused(self, side, newtons):
+        """0 if calibrate(side, newtons) would start, else its NAK code."""
         if side != "L" and side != "R":
             return P.NAK_RANGE
         if not 1 <= newtons <= MAX_CAL_NEWTONS:
             return P.NAK_RANGE
         if not self._can_calibrate():
             return P.NAK_STATE
+        return 0
+
+    def calibrate(self, side, newtons):
+        code = self.calibration_refused(side, newtons)
+        if code:
+            return code
         (self.left if side == "L" else self.right).start_calibration(newtons)
         return 0
 

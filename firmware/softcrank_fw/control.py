@@ -359,14 +359,15 @@ class Controller(Commands):
     def _force_spasm(self):
         """The SPASM cause if either pedal's force is past the threshold now, else 0: an
         extensor spasm pushes the pedal down, a flexor spasm of a strapped foot pulls it up."""
-        limit = self.caps.spasm_n * 10
-        if self.left.dn > limit:
+        left = self.caps.spasm_n * 10  # each leg its own threshold (the affected side's often lower)
+        right = self.caps.spasm_r_n * 10
+        if self.left.dn > left:
             return P.SPASM_FORCE_L
-        if self.right.dn > limit:
+        if self.right.dn > right:
             return P.SPASM_FORCE_R
-        if self.left.dn < -limit:
+        if self.left.dn < -left:
             return P.SPASM_PULL_L
-        if self.right.dn < -limit:
+        if self.right.dn < -right:
             return P.SPASM_PULL_R
         return 0
 

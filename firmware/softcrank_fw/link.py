@@ -140,7 +140,7 @@ class Link:
         if type_ == "TARE":
             return ctl.tare()
         if type_ == "CAL":
-            return ctl.calibrate(v[0], v[1])
+            return self._cal(v)
         if type_ == "RATE":
             return ctl.set_rate(v[0])
         if type_ == "ACK":
@@ -170,6 +170,25 @@ class Link:
             return code
         self.caps_counter = counter
         return self.ctl.set_caps(values)
+
+    def _cal(self, v):
+        """CAL, protocol 3: authentic and new like CAPS, then within what calibrate() takes;
+        the counter is saved (with the caps, unchanged) before the calibration starts."""
+        from softcrank_fw.capsauth import check_cal  # imported by the board at start-up
+
+        side, newtons, counter, tag = v
+        code, _ = check_cal(self.key, self.caps_counter, self.device_id, side, newtons, counter, tag)
+        if not code:
+            code = self.ctl.calibration_refused(side, newtons)
+        if code:
+            return code
+        if self.save_caps is not None:
+            try:
+                self.save_caps(counter, self.ctl.caps.values)
+            except Exception:  # OSError, MemoryError: the counter would not survive a reboot
+                return P.NAK_UNSAVED
+        self.caps_counter = counter
+        return self.ctl.calibrate(side, newtons)
 
     def _authenticate(self, values, counter, tag):
         from softcrank_fw.capsauth import check  # imported by the board at start-up: no new memory
@@ -272,6 +291,7 @@ class Link:
         w.int(1000 // ctl.sample_period_ms)
         w.token(P.STATES[ctl.state])
         w.int(ctl.ring.next_rec)
+        w.int(ctl.caps.patient)
         return self._send()
 
     def send_caps(self):

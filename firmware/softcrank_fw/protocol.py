@@ -17,7 +17,7 @@ docs/protocol.md is the prose specification; tests/golden/frames.json holds gold
 from softcrank_fw.compat import const
 from softcrank_fw.crc import crc16
 
-PROTOCOL_VERSION = const(2)  # 2: CAPS carries a counter and an authentication tag
+PROTOCOL_VERSION = const(3)  # 2: CAPS carries a counter and a tag; 3: per-leg spasm thresholds, the patient, CAL signed
 MAX_FRAME = const(120)  # bytes, including the trailing newline
 SEQ_MODULO = const(65536)  # frame counters wrap here
 REC_MODULO = const(1 << 30)  # record numbers and t_ms wrap here (a Pico's small-int range)
@@ -37,11 +37,14 @@ CAPS_FIELDS = (
     ("ramp_pct_min", INT),
     ("warmup_s", INT),
     ("cooldown_s", INT),
+    ("spasm_r_n", INT),  # protocol 3: the right pedal's threshold; spasm_n is the left's
+    ("patient", INT),  # protocol 3: whom the caps were set for (the host's patient id; 0: no one named)
 )
 # CAPS is authenticated (docs/protocol.md, "Authenticated caps"): `counter` must be above the
 # last one the trainer accepted, `tag` is HMAC-SHA256 under the trainer's key, truncated to
 # 128 bits, as 22 base64url characters (softcrank_fw/capsauth.py).
 CAPS_AUTH_FIELDS = (("counter", INT), ("tag", TOKEN))
+# CAL is authenticated the same way (protocol 3): a scale is as much a limit as a threshold.
 GOALS_FIELDS = (
     ("dur_min", INT),
     ("cad_lo_rpm", INT),
@@ -59,6 +62,7 @@ DEVICE_MESSAGES = {
         ("rate_hz", INT),
         ("state", TOKEN),
         ("next_rec", INT),
+        ("patient", INT),  # protocol 3: whom the caps the trainer holds were set for
     ),
     "C": CAPS_FIELDS + (("counter", INT),),  # current caps, and the last CAPS counter accepted
     "G": GOALS_FIELDS,  # current goals (after clamping to caps)
@@ -103,7 +107,7 @@ HOST_MESSAGES = {
     "STOP": (),
     "ESTOP": (),
     "TARE": (),
-    "CAL": (("side", TOKEN), ("newtons", INT)),
+    "CAL": (("side", TOKEN), ("newtons", INT)) + CAPS_AUTH_FIELDS,
     "REPLAY": (("from_rec", INT),),
     "ACK": (("rec", INT),),
     "RATE": (("hz", INT),),

@@ -40,7 +40,7 @@ DEMO_NOTES = "A virtual rider: right foot drop, the right leg tires first."
 DEMO_BY = "demo"
 # Shorter warm-up and cool-down than the defaults (2 min each), so a past session rides in ~3 s.
 DEMO_CAPS = {"max_res_pct": 20, "max_dur_min": 15, "max_cad_rpm": 30, "spasm_n": 250, "ramp_pct_min": 5,
-             "warmup_s": 120, "cooldown_s": 120}
+             "warmup_s": 120, "cooldown_s": 120, "spasm_r_n": 250}
 DEMO_PLAN = {"dur_min": 6, "cad_lo_rpm": 15, "cad_hi_rpm": 25, "res_pct": 10}
 DEMO_SESSIONS_PER_WEEK = 3
 
@@ -125,7 +125,7 @@ def ride_history(path, patient_id: int, history=HISTORY, speed: float = SPEED,
     ids = []
     stop = stop or threading.Event()
     caps = [DEMO_CAPS[name] for name in ("max_res_pct", "max_dur_min", "max_cad_rpm", "spasm_n", "ramp_pct_min",
-                                         "warmup_s", "cooldown_s")]
+                                         "warmup_s", "cooldown_s", "spasm_r_n")]
     for past in history:
         if stop.is_set():
             break

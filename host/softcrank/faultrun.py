@@ -35,11 +35,11 @@ from .demo import DEMO_KEY
 from .frames import Commander, Frame, FrameError, parse
 from .interpreter import scenario_path
 from .link import CommandRefused, Link
-from .therapist import caps_tag
+from .therapist import caps_tag, with_patient
 from .virtual_board import VirtualBoard
 
 # 20 % cap, 30 min, 30 rpm, 250 N, 30 %/min ramp (20 % within 40 s), no warm-up, 1 min cool-down
-FAULT_CAPS = [20, 30, 30, 250, 30, 0, 60]
+FAULT_CAPS = [20, 30, 30, 250, 30, 0, 60, 250]
 FAULT_GOALS = [25, 15, 25, 20]  # 25 min of work at 20 %
 RATE_HZ = 50
 SPEED = 10.0  # virtual time runs 10 x real time: a fault at 60 s comes 6 s after boot
@@ -73,7 +73,8 @@ class Result:
 def signed(device: str, counter: int, caps, key: bytes = DEMO_KEY) -> list:
     """CAPS's fields: the values, the counter and the tag the trainer's key gives (the virtual
     trainer holds DEMO_KEY, as the demo's does)."""
-    return list(caps) + [counter, caps_tag(key, device, counter, caps)]
+    caps = with_patient(caps, 0)
+    return caps + [counter, caps_tag(key, device, counter, caps)]
 
 
 def scaled(speed: float) -> dict:
@@ -305,7 +306,7 @@ def run_overspeed() -> Result:
 def run_duration_cap() -> Result:
     """A plan longer than the 1-minute cap: cool-down (COOLDOWN 1) when riding time reaches
     the cap, brake zero in that tick, then DONE."""
-    with Ride("steady", caps=[20, 1, 30, 250, 30, 0, 20], goals=[90, 15, 25, 20]) as ride:
+    with Ride("steady", caps=[20, 1, 30, 250, 30, 0, 20, 250], goals=[90, 15, 25, 20]) as ride:
         s, start = ride.wait_event("START", 10)
         i, ev = ride.wait_event("COOLDOWN", 90, s)
         check(ev["arg"] == 1, "COOLDOWN should say the cap was reached (arg 1)")

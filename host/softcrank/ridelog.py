@@ -70,7 +70,7 @@ _BUSY_TIMEOUT_S = 5.0  # wait this long for another process's write to finish
 
 SAMPLE_FIELDS = tuple(name for name, _ in P.DEVICE_MESSAGES["T"])
 EVENT_FIELDS = tuple(name for name, _ in P.DEVICE_MESSAGES["E"])
-CAP_NAMES = tuple(name for name, _ in P.CAPS_FIELDS)
+CAP_NAMES = tuple(name for name, _ in P.CAPS_FIELDS if name != "patient")  # the limits: a row's patient_id says whose
 GOAL_NAMES = tuple(name for name, _ in P.GOALS_FIELDS)
 SIDES = ("left", "right", "both", "none")
 assert SAMPLE_FIELDS[0] == EVENT_FIELDS[0] == "rec"
@@ -263,7 +263,15 @@ def _v5(db: sqlite3.Connection, now: str) -> None:
         summary TEXT NOT NULL)""")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+def _v6(db: sqlite3.Connection, now: str) -> None:
+    """Protocol 3: a spasm threshold per leg. `spasm_n` becomes the left pedal's; the right's
+    starts as the same value, which is what every older entry meant (one threshold for both)."""
+    for table in ("caps_history", "sessions"):
+        db.execute("ALTER TABLE %s ADD COLUMN spasm_r_n INTEGER NOT NULL DEFAULT 250" % table)
+        db.execute("UPDATE %s SET spasm_r_n = spasm_n" % table)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SAMPLE_COLUMNS = ", ".join(SAMPLE_FIELDS)

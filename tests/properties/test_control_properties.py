@@ -29,7 +29,7 @@ def values_within(limits, slack):
 caps = st.one_of(
     values_within(CAP_LIMITS, 0),
     values_within(CAP_LIMITS, 50),  # sometimes out of range: must be refused whole
-    st.just([100, 1, 120, 1500, 30, 0, 0]),  # a short, hard session: the cap comes soon
+    st.just([100, 1, 120, 1500, 30, 0, 0, 1500]),  # a short, hard session: the cap comes soon
 )
 goals = st.one_of(values_within(GOAL_LIMITS, 0), values_within(GOAL_LIMITS, 20))
 actions = st.one_of(
@@ -95,7 +95,7 @@ def small_ints_only(obj, seen=None):
             small_ints_only(value)
 
 
-HARD_SESSION = [(("caps", [100, 1, 120, 1500, 30, 0, 0]), 1), (("goals", [90, 0, 150, 100]), 1),
+HARD_SESSION = [(("caps", [100, 1, 120, 1500, 30, 0, 0, 1500]), 1), (("goals", [90, 0, 150, 100]), 1),
                 (("start",), 400)] + [(("talk",), 400)] * 17
 
 
