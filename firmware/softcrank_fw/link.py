@@ -16,7 +16,7 @@ restarted host starting again from seq 0 is not mistaken for a resend.
 `write(buf, n)` is the board's: it sends buf[:n] and returns False when it cannot take more
 right now (the host is not reading), so the control loop never blocks on the port.
 
-CAPS is the one authenticated command (capsauth.py): `key` (bytes; None: no key, no caps)
+CAPS and (protocol 3) CAL are the authenticated commands (capsauth.py): `key` (bytes; None: no key, no caps)
 checks its tag, `caps_counter` is the last counter accepted, `save_caps(counter, values)`
 (the board's) puts the caps on flash before they apply, and every refusal also goes into the ring as a CAPS_REFUSED event, so the host's ride
 log records it. Checking a tag allocates (hashing, strings): it happens on command, outside

@@ -55,6 +55,19 @@ def test_a_flexor_spasm_unloads_in_the_tick_the_pull_passes_the_threshold_on_eit
         assert brake == 0 and ctl.state == REST and bench.events(EV_SPASM) == [cause]
 
 
+def test_each_leg_is_judged_against_its_own_threshold():
+    bench = working()
+    ctl = bench.ctl
+    assert ctl.set_caps([20, 15, 30, 600, 5, 0, 180, 150]) == 0  # the affected right leg: 150 N
+    bench.rider.spasm_n = 400.0  # 400 N on the left: under its 600 N
+    bench.run(1)
+    assert ctl.state == WORK and bench.events(EV_SPASM) == []
+    bench.rider.spasm_side = 1
+    bench.rider.spasm_n = -200.0  # a 200 N pull on the right: past its 150 N
+    _, brake = until(bench, lambda b: b.ctl.right.dn < -1500, 3)
+    assert brake == 0 and bench.events(EV_SPASM) == [P.SPASM_PULL_R]
+
+
 def test_a_pull_within_the_threshold_is_no_spasm():
     bench = working()
     bench.rider.spasm_n = -200.0  # a strapped foot lifting the pedal: 200 N is below 250 N
