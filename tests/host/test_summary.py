@@ -10,7 +10,7 @@ from softcrank.clinical import summary
 from softcrank.clinical.summary import SUMMARY_VERSION, summary_of, PEDAL_TRAVEL_M, Stretch, summarize
 from softcrank_fw import protocol as P
 
-CAPS = [20, 15, 30, 250, 5, 300, 180]
+CAPS = [20, 15, 30, 250, 5, 300, 180, 250]
 GOALS = [10, 15, 25, 10]
 PERIOD_MS = 100  # 10 Hz telemetry
 IN_BAND = P.FLAG_IN_BAND

@@ -150,4 +150,12 @@ def _v6(db: sqlite3.Connection, now: str) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+def _v7(db: sqlite3.Connection, now: str) -> None:
+    """Protocol 3: a spasm threshold per leg. `spasm_n` becomes the left pedal's; the right's
+    starts as the same value, which is what every older entry meant (one threshold for both)."""
+    for table in ("caps_history", "sessions"):
+        db.execute("ALTER TABLE %s ADD COLUMN spasm_r_n INTEGER NOT NULL DEFAULT 250" % table)
+        db.execute("UPDATE %s SET spasm_r_n = spasm_n" % table)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)

@@ -28,7 +28,7 @@ FRAMES_PER_CALL = 5  # what the link's reader hands over per read at 50 Hz (0.1 
 PLOT_POINTS = 1000  # a plot a screen wide
 EXPORT_FORMATS = ("csv", "fit", "tcx")
 RATIO_SAMPLES = 30_000  # 10 minutes at 50 Hz: enough commits (600) to average the disk out
-CAPS = [20, 90, 30, 250, 5, 300, 180]
+CAPS = [20, 90, 30, 250, 5, 300, 180, 250]
 GOALS = [85, 15, 25, 10]
 
 
