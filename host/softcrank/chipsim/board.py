@@ -13,9 +13,12 @@ A host that stops reading: the pseudo-terminal fills, then HOST_BUFFER bytes wai
 then the harness holds the CDC's IN transfers unanswered, as a USB host that does not poll
 does; MicroPython's CDC driver then finds its buffer full, as on a Pico.
 
-Every write of the brake's PWM level is kept in `writes` as (t_us, ppm, cost_us): the
-firmware writes it once a tick, so these are the chip's tick periods, and cost_us is the CPU
-time from the end of the ticker's wait to that write (harness.mjs). `speed` paces emulated
+Every write of the brake's PWM level is kept in `writes` as (t_us, ppm, cost_us, first).
+The firmware's loop writes it twice a tick (softcrank_fw/loop.py: after the control step, and
+after the host's commands), so the writes with `first` set, the first after the ticker's wait,
+are the control steps: their spacing is the chip's tick period, and their cost_us the time from
+the end of the wait to the brake (sensing and the control step: the tick's cost). tick_figures()
+sums them up. `speed` paces emulated
 time to at most that many times real time (0: as fast as it runs; it runs about as fast as
 real time on a laptop, so 1 is the useful value).
 """
@@ -74,8 +77,10 @@ class ChipBoard:
 
     def __init__(self, firmware: str | os.PathLike, bootrom: str | os.PathLike, scenario: str | None = None,
                  seed: int | None = None, speed: float = 1.0, replay: str | None = None,
-                 files: dict[str, bytes] | None = None) -> None:
+                 files: dict[str, bytes] | None = None, world=None) -> None:
+        """world: a rider or Replay to use instead of the scenario (tests: softcrank_sim.rider.Rider)."""
         check_files(firmware, bootrom)
+        self._world_given = world
         self.firmware = str(firmware)
         self.bootrom = str(bootrom)
         self.speed = speed
@@ -84,7 +89,7 @@ class ChipBoard:
         self.port = ""
         self.t_us = 0  # emulated time
         self.brake_ppm = 0
-        self.writes: list[tuple[int, int, int]] = []  # (t_us, ppm, cost_us) of each brake write
+        self.writes: list[tuple[int, int, int, int]] = []  # (t_us, ppm, cost_us, first) of each brake write
         self.usb = False  # the firmware's USB device is configured
         self.held = 0  # IN transfers held: the host is not reading
         self.watchdog_us = -1  # emulated time of a watchdog reset, or -1
@@ -94,6 +99,8 @@ class ChipBoard:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._estop: bool | None = None
+        self._host_reading = threading.Event()
+        self._host_reading.set()
         self._proc: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
         self._master = self._slave = -1
@@ -110,11 +117,30 @@ class ChipBoard:
         """A hand on the e-stop from the next window on (None: the scenario's again)."""
         self._estop = pressed
 
+    def host_reads(self, reading: bool) -> None:
+        """False: the host keeps the port open and stops reading (a frozen program). The bytes
+        wait here; past HOST_BUFFER of them the chip's USB IN transfers go unanswered."""
+        if reading:
+            self._host_reading.set()
+        else:
+            self._host_reading.clear()
+
+    def tick_figures(self, since_us: int = 0, until_us: int | None = None) -> dict:
+        """The control ticks between two emulated times: {"ticks", "period_max_us", "over_12ms",
+        "cost_mean_us", "cost_max_us"} (periods between first writes; costs of first writes)."""
+        with self._lock:
+            firsts = [w for w in self.writes if w[3] and w[0] >= since_us and (until_us is None or w[0] < until_us)]
+        periods = [b[0] - a[0] for a, b in zip(firsts, firsts[1:])]
+        costs = [w[2] for w in firsts if w[2] >= 0]
+        return {"ticks": len(firsts), "period_max_us": max(periods, default=0),
+                "over_12ms": sum(1 for p in periods if p > 12_000),
+                "cost_mean_us": round(sum(costs) / len(costs)) if costs else 0, "cost_max_us": max(costs, default=0)}
+
     def start(self) -> str:
         from softcrank_sim.main import source
 
         binary, home = node(), rp2040js()
-        world = source({k: v for k, v in self._config.items() if v is not None})
+        world = self._world_given or source({k: v for k, v in self._config.items() if v is not None})
         gpio, edges = pin_map()
         if world.edges_per_rev != edges:
             raise ChipSimError("the scenario's edges_per_rev is %d; the Pico's pin map says %d"
@@ -182,7 +208,7 @@ class ChipBoard:
         events = self._world.start()
         real0 = time.monotonic()
         while not self._stop.is_set():
-            if pending:
+            if pending and self._host_reading.is_set():
                 try:
                     pending = pending[os.write(self._master, pending):]
                 except BlockingIOError:

@@ -14,7 +14,7 @@
 // "p" sets GPIO a to level b, "h" gives the HX711 whose DOUT is GPIO a a new conversion b), and
 // answers {"t": T_US, "out": HEX, "brake": PPM, "w": [[t_us, ppm, cost_us], ...], ...}: the bytes
 // the firmware sent over USB, the brake as the PWM registers drive it, and every write of the
-// brake's PWM level (one a tick) with the CPU time since the tick's wait ended.
+// brake's PWM level as [t_us, ppm, us since the ticker's wait ended, 1 if the first since it].
 //
 // What the harness does that rp2040js leaves to its user (its README and demo/):
 // - PIO: rp2040js runs a PIO block from setTimeout, outside emulated time. Here each block is
@@ -112,8 +112,12 @@ function loadUF2(path, mcu) {
   return blocks;
 }
 
+// Standard output is the protocol: whatever rp2040js logs goes to standard error.
+console.log = console.info = console.warn = console.debug = (...args) => process.stderr.write(args.join(' ') + '\n');
+const quiet = () => {};
 const sim = new Simulator();
 const mcu = sim.rp2040;
+mcu.logger = { debug: quiet, info: quiet, warn: quiet, error: (component, message) => process.stderr.write(`${component}: ${message}\n`) };
 const clock = sim.clock;
 const core = mcu.core;
 mcu.loadBootrom(readBootrom(bootromPath)); // resets the chip and erases the flash: first
@@ -255,12 +259,15 @@ function brakePpm() {
 }
 let writes = [];
 let waitEnd = 0; // ns: the end of the core's last wait (sleep, or a loop reading the timer)
+let waitSeen = -1; // the waitEnd of the last write: a write after a new wait starts a tick
 const origWrite = slice.writeRegister.bind(slice);
 slice.writeRegister = (offset, value) => {
   origWrite(offset, value);
   if (offset === CHn_CC) {
     const now = clock.nanos;
-    writes.push([Math.round(now / 1000), brakePpm(), waitEnd ? Math.round((now - waitEnd) / 1000) : -1]);
+    const first = waitEnd !== waitSeen ? 1 : 0;
+    waitSeen = waitEnd;
+    writes.push([Math.round(now / 1000), brakePpm(), waitEnd ? Math.round((now - waitEnd) / 1000) : -1, first]);
   }
 };
 // The tick's cost: from the end of the ticker's wait to the brake's write. MicroPython's
