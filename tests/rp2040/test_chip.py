@@ -33,6 +33,7 @@ class Host:
         self.port = serial.serial_for_url(chip.port, baudrate=115200, timeout=0.1)
         self.send = Commander()
         self.frames = []
+        self._buf = b""  # a line's start, until its end comes (the chip sends in USB packets)
 
     def command(self, *fields):
         seq = self.send.seq
@@ -44,9 +45,10 @@ class Host:
         while time.monotonic() < end:
             if self.chip.error:
                 raise AssertionError(self.chip.error)
-            line = self.port.readline()
-            if not line:
+            if b"\n" not in self._buf:
+                self._buf += self.port.read(max(1, self.port.in_waiting))
                 continue
+            line, self._buf = self._buf.split(b"\n", 1)
             try:
                 frame = parse(line)
             except FrameError:

@@ -51,10 +51,13 @@ def measure(read_s: float = READ_S, quiet_s: float = QUIET_S) -> dict:
             for command in (("HELLO", P.PROTOCOL_VERSION), ("RATE", 50), ("START",)):
                 port.write(send(*command))
 
+            buf = [b""]
+
             def read_until(t_us):
                 """Read like a host that keeps up: every tenth record acknowledged."""
                 while chip.t_us < t_us:
-                    for line in port.readlines():
+                    *lines, buf[0] = (buf[0] + port.read(max(1, port.in_waiting))).split(b"\n")
+                    for line in lines:
                         try:
                             frame = parse(line)
                         except FrameError:
