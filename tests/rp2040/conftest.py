@@ -1,7 +1,7 @@
 """The emulated RP2040's tests: MicroPython's real rp2 build on rp2040js (host/softcrank/chipsim).
 
 They need two files the project does not ship; without them every test here is skipped with
-the instruction SKIP gives. Each test boots its own chip; emulated time runs about three times
+the instruction SKIP gives. Each test boots its own chip; emulated time runs three to five times
 slower than real time on a shared two-core machine, so each keeps to a few emulated seconds.
 """
 

@@ -68,3 +68,15 @@ def test_a_wrong_bootrom_is_refused_with_what_was_expected(tmp_path):
     rom.write_bytes(b"\x00" * 1000)
     with pytest.raises(ChipSimError, match="not an RP2040 bootrom: expected a 16384-byte binary"):
         ChipBoard(FIRMWARE, rom).start()
+
+
+def test_without_node_or_npm_it_says_what_is_missing(tmp_path, monkeypatch):
+    from softcrank.chipsim import node
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither node nor npm on it
+    monkeypatch.setenv("SOFTCRANK_CACHE", str(tmp_path / "cache"))  # and rp2040js not installed yet
+    with pytest.raises(ChipSimError, match=r"needs Node.js 18 or later \(`node` is not on PATH\)"):
+        node.node()
+    with pytest.raises(ChipSimError, match=r"needs rp2040js 1.4.1 from npm, and `npm` is not on PATH"):
+        node.rp2040js()
+    assert not (tmp_path / "cache" / "rp2040js-1.4.1" / "node_modules").exists()

@@ -16,9 +16,10 @@ does; MicroPython's CDC driver then finds its buffer full, as on a Pico.
 Every write of the brake's PWM level is kept in `writes` as (t_us, ppm, cost_us, first).
 The firmware's loop writes it twice a tick (softcrank_fw/loop.py: after the control step, and
 after the host's commands), so the writes with `first` set, the first after the ticker's wait,
-are the control steps: their spacing is the chip's tick period, and their cost_us the time from
-the end of the wait to the brake (sensing and the control step: the tick's cost). tick_figures()
-sums them up. `speed` paces emulated
+are the control steps (and so is a write SAME_TICK_US after the one before: a tick that
+started late, with no wait before it): their spacing is the chip's tick period, and cost_us the
+time from the end of the wait to the brake (sensing and the control step: the tick's cost).
+tick_figures() sums them up. `speed` paces emulated
 time to at most that many times real time (0: as fast as it runs; it runs about as fast as
 real time on a laptop, so 1 is the useful value).
 """
@@ -40,6 +41,7 @@ from .world import PinWorld
 
 WINDOW_US = 10_000  # emulated time per lock step: one control tick
 HOST_BUFFER = 4096  # bytes a host's driver would hold for a program that does not read
+SAME_TICK_US = 3_000  # the loop's second brake write follows its first by ~0.13 ms (host commands)
 KEEP_WRITES = 100_000  # brake writes kept (about 17 minutes of ticks)
 _FIRMWARE_HINT = ("MicroPython's RPI_PICO .uf2 for the release the project names, from MicroPython's "
                   "download page (micropython.org/download/RPI_PICO)")
@@ -129,7 +131,10 @@ class ChipBoard:
         """The control ticks between two emulated times: {"ticks", "period_max_us", "over_12ms",
         "cost_mean_us", "cost_max_us"} (periods between first writes; costs of first writes)."""
         with self._lock:
-            firsts = [w for w in self.writes if w[3] and w[0] >= since_us and (until_us is None or w[0] < until_us)]
+            writes = [w for w in self.writes if w[0] >= since_us and (until_us is None or w[0] < until_us)]
+        # A tick that starts late has no wait before it (Ticker.wait sleeps only when early), so
+        # a write more than SAME_TICK_US after the one before also starts a tick.
+        firsts = [w for i, w in enumerate(writes) if w[3] or (i and w[0] - writes[i - 1][0] > SAME_TICK_US)]
         periods = [b[0] - a[0] for a, b in zip(firsts, firsts[1:])]
         costs = [w[2] for w in firsts if w[2] >= 0]
         return {"ticks": len(firsts), "period_max_us": max(periods, default=0),
