@@ -136,7 +136,7 @@ class ChipBoard:
         # a write more than SAME_TICK_US after the one before also starts a tick.
         firsts = [w for i, w in enumerate(writes) if w[3] or (i and w[0] - writes[i - 1][0] > SAME_TICK_US)]
         periods = [b[0] - a[0] for a, b in zip(firsts, firsts[1:])]
-        costs = [w[2] for w in firsts if w[2] >= 0]
+        costs = [w[2] for w in firsts if w[3] and w[2] >= 0]  # a late tick has no wait to count from
         return {"ticks": len(firsts), "period_max_us": max(periods, default=0),
                 "over_12ms": sum(1 for p in periods if p > 12_000),
                 "cost_mean_us": round(sum(costs) / len(costs)) if costs else 0, "cost_max_us": max(costs, default=0)}
