@@ -63,9 +63,9 @@ def check_files(firmware: str | os.PathLike, bootrom: str | os.PathLike) -> None
 
 
 def pin_map() -> tuple[dict[str, int], int]:
-    """hardware/pinmap.json's GPIO numbers by name and edges_per_rev (the firmware checks the
-    rest when it boots: softcrank_pico/pins.py)."""
-    path = fsimage.firmware_root().parent / "hardware" / "pinmap.json"
+    """The pin map's GPIO numbers by name and edges_per_rev (hardware/pinmap.json, as deploy copies
+    it; the firmware checks the rest when it boots: softcrank_pico/pins.py)."""
+    path = fsimage.pinmap_file()
     try:
         doc = json.loads(path.read_text())
         return {name: pin["gpio"] for name, pin in doc["pins"].items()}, doc["edges_per_rev"]

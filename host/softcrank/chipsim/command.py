@@ -27,7 +27,7 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from softcrank_sim import scenario
 
-    from ..interpreter import bundled_scenarios, scenario_path
+    from ..boardfiles import bundled_scenarios, scenario_path
     from .board import ChipBoard
     from .node import ChipSimError
 

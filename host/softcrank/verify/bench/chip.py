@@ -41,8 +41,8 @@ def measure(read_s: float = READ_S, quiet_s: float = QUIET_S) -> dict:
     from softcrank_fw import protocol as P
     from softcrank_sim.rider import Rider
 
-    from ..chipsim.board import ChipBoard
-    from ..frames import Commander, FrameError, parse
+    from ...chipsim.board import ChipBoard
+    from ...frames import Commander, FrameError, parse
 
     firmware, bootrom = os.environ["SOFTCRANK_RP2_FIRMWARE"], os.environ["SOFTCRANK_RP2_BOOTROM"]
     with ChipBoard(firmware, bootrom, speed=0, world=Rider(edges_per_rev=24, rpm=60.0)) as chip:
