@@ -31,6 +31,10 @@ import sys
 
 from softcrank_fw.compat import const, ticks_diff, ticks_us
 
+
+def _ticks_us():
+    return ticks_us()  # looked up at each call: tests replace the module's ticks_us
+
 CHUNK = const(64)  # bytes per write in fast mode: one USB full-speed packet, the driver's chunk
 WAITED_US = const(2_000)  # a write this slow had to wait for the host
 CALM_US = const(5_000_000)  # careful this long with the FIFO never full: go fast again
@@ -48,9 +52,11 @@ def _ready(poller):
 
 
 class HostIO:
-    def __init__(self, stdin=None, stdout=None, rx_poll=None, tx_poll=None, fast=False):
+    def __init__(self, stdin=None, stdout=None, rx_poll=None, tx_poll=None, fast=False, clock=None):
         """Defaults: the REPL's USB stdin/stdout. Tests pass streams and pollers of their own.
-        fast: allow fast mode (writes that can wait for the host; see above)."""
+        fast: allow fast mode (writes that can wait for the host; see above); clock: the
+        ticks_us it times itself by (the virtual trainer's hardware clock there)."""
+        self._now = clock if clock is not None else _ticks_us
         self._in = stdin if stdin is not None else sys.stdin.buffer
         self._out = stdout if stdout is not None else sys.stdout.buffer
         if rx_poll is None:
@@ -65,7 +71,7 @@ class HostIO:
         self._one = bytearray(1)  # careful mode's
         self._fast = fast
         self._careful = True
-        self._calm_since = ticks_us()
+        self._calm_since = self._now()
         self._budget = CAREFUL_BYTES  # careful mode: bytes this tick may still send
         self._owe_newline = False
         self.cut = 0  # frames cut short
@@ -73,7 +79,7 @@ class HostIO:
 
     def new_tick(self):
         self._budget = CAREFUL_BYTES
-        if self._fast and self._careful and ticks_diff(ticks_us(), self._calm_since) >= CALM_US:
+        if self._fast and self._careful and ticks_diff(self._now(), self._calm_since) >= CALM_US:
             self._careful = False
 
     def read_byte(self):
@@ -105,7 +111,7 @@ class HostIO:
                 return self._cut(i, n)
             chunk = 1 if self._careful else CHUNK  # a wait mid-frame: the rest goes carefully
             end = i + chunk if i + chunk < n else n
-            t0 = ticks_us()
+            t0 = self._now()
             if chunk == 1:
                 one[0] = buf[i]
                 wrote = self._out.write(one)  # no slice: careful mode allocates nothing
@@ -113,7 +119,7 @@ class HostIO:
                 wrote = self._out.write(memoryview(buf)[i:end])
             if wrote is None:  # a stream that does not count: it took everything
                 wrote = end - i
-            if ticks_diff(ticks_us(), t0) > WAITED_US or wrote < end - i:
+            if ticks_diff(self._now(), t0) > WAITED_US or wrote < end - i:
                 self.waits += 1
                 self._congested()
             if wrote == 0:
@@ -137,4 +143,4 @@ class HostIO:
 
     def _congested(self):
         self._careful = True
-        self._calm_since = ticks_us()
+        self._calm_since = self._now()

@@ -92,7 +92,7 @@ class SimBoard:
         self._rx.register(stdin or sys.stdin, select.POLLIN)
         self._closed = False
         self.usb = UsbCdc(self._out, self)
-        self._host = HostIO(self._in, self.usb, self._rx, self.usb, fast=ticks == "loop")
+        self._host = HostIO(self._in, self.usb, self._rx, self.usb, fast=ticks == "loop", clock=self._clock)
         self.kbd_intr = True  # a 0x03 raises KeyboardInterrupt (interrupts())
         if ticks == "timer":
             self.start_ticks = self._start_ticks  # loop.run runs the tick from the virtual timer
@@ -138,6 +138,9 @@ class SimBoard:
             self._set_time(self._due)
             self._run_tick()
         self._set_time(target)
+
+    def _clock(self):
+        return self.t_us
 
     def _start_ticks(self, fn, period_us):
         self._fn = fn

@@ -70,13 +70,15 @@ class VirtualBoard:
 
     def __init__(self, scenario: str | None = None, seed: int | None = None, speed: float = 1.0,
                  flash: str | os.PathLike | None = None, replay: str | None = None,
-                 key: bytes | None = None, watchdog_s: float = WATCHDOG_S) -> None:
+                 key: bytes | None = None, watchdog_s: float = WATCHDOG_S, ticks: str | None = None) -> None:
         self._own_flash = flash is None
         self._key = key
         self.flash = pathlib.Path(tempfile.mkdtemp(prefix="softcrank-flash-") if flash is None else flash)
         self.config = {"speed": speed}
         if seed is not None:
             self.config["seed"] = seed
+        if ticks is not None:  # "timer" (the default) or "loop": softcrank_sim/board.py
+            self.config["ticks"] = ticks
         self._files = {"scenario": scenario, "replay": replay}
         self.port = ""
         self.boots = 0
