@@ -68,8 +68,8 @@ class Keeper:
         if self._wait > 0:
             self._wait -= 1
             return
-        cal = self._calibration()
-        if cal != self._saved:
+        if self._calibration_changed():
+            cal = self._calibration()
             try:
                 self.board.save_calibration(cal[0], cal[1], cal[2], cal[3])
                 self._saved = cal
@@ -92,7 +92,13 @@ class Keeper:
 
     def pending(self):
         """True while something waits to be written."""
-        return self._caps is not None or self._calibration() != self._saved
+        return self._caps is not None or self._calibration_changed()
+
+    def _calibration_changed(self):
+        """Compared field by field: no tuple built on every pass of the main loop."""
+        ctl, saved = self.ctl, self._saved
+        return (ctl.left.tare != saved[0] or ctl.right.tare != saved[1] or ctl.left.cpn != saved[2]
+                or ctl.right.cpn != saved[3])
 
     def _calibration(self):
         ctl = self.ctl
