@@ -55,7 +55,7 @@ _PENDING_MAX = 1024  # bytes the relay holds from the board, before the pipe bac
 HOST_BUFFER = 2048  # bytes the host's program has not read, before the relay stops sending
 PIPE_BYTES = 4096  # the board's output pipe (the smallest Linux allows: one page)
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux; Python 3.10+ names it)
-WATCHDOG_S = 2.0  # the Pico's WDT_TIMEOUT_MS (softcrank_pico/ticker.py), in real time as there
+WATCHDOG_S = 2.0  # real time: the Pico's is 250 ms (softcrank_pico/ticker.py), but a shared PC can stall a process longer
 CHIP_RESET = "chip_reset"  # the virtual chip's reset-reason register (softcrank_sim/resets.py)
 
 
