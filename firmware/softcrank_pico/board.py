@@ -240,6 +240,10 @@ class PicoBoard:
             self._beeper.stop()
             self.interrupts(True)
 
+    def flash_window(self):
+        """Widen the watchdog for flash work on the way down (main.py's reset record)."""
+        self._ticker.flash_window(True)
+
     def stop_watchdog(self):
         """For the REPL after Ctrl-C or a crash: no reset in the middle of someone's work."""
         disable_watchdog()

@@ -87,6 +87,7 @@ def test_an_exception_after_a_minute_resets_the_board():
 
     assert raises(fm.Reset, main_mod.main, root, run, fm.Host())
     assert fm.RESETS == [1]
+    assert fm.WDTS[-1].timeout == ticker.FLASH_WDT_MS  # widened for the record's flash write
     assert brake_is_off()
     assert record(root)["code"] == resetlog.EXCEPTION
     assert record(root)["text"].startswith("OSError")
