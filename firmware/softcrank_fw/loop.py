@@ -18,6 +18,9 @@ command the brake is driven again at once, so a host ESTOP or PAUSE acts before 
 
 A board without `start_ticks` (the benchmarks' boards, today's polled boards in tests) runs
 the tick inline, from wait_tick, as the firmware did before: docs/firmware.md compares them.
+A board whose timer cannot preempt the main loop (`preempts = False`: the virtual trainer's
+runs ticks only where the main loop waits) needs no critical sections; the brake is driven
+again after the host's bytes instead.
 
 Keyboard interrupt. The USB serial port is also the REPL's: a 0x03 byte raises
 KeyboardInterrupt, which is how mpremote and `softcrank deploy` break in. While a session is
@@ -82,8 +85,10 @@ def run(board, ticks=-1, ctl=None):
     link.send_rec = first  # the host gets the start-up events too
     tick = Tick(board, ctl, stats)
     timed = hasattr(board, "start_ticks")
-    if timed:
+    guarded = timed and getattr(board, "preempts", True)  # the virtual trainer's timer does not
+    if guarded:
         guard(ctl, board)
+    if timed:
         board.start_ticks(tick.run, TICK_US)
     try:
         while ticks != 0 and board.alive():
@@ -98,7 +103,7 @@ def run(board, ticks=-1, ctl=None):
                 if byte < 0:
                     break
                 link.feed(byte)
-            if not timed:
+            if not guarded:
                 board.set_brake(ctl.brake)  # guard does this after each command
             keeper.step()  # before pump: it reads calibration_changed, which pump clears
             link.pump(RECORDS_PER_TICK)

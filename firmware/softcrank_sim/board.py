@@ -67,6 +67,7 @@ def device_id():
 
 
 class SimBoard:
+    preempts = False  # its timer runs ticks only where the main loop waits: loop.guard not needed
     def __init__(self, rider, speed=1.0, device_id=DEVICE_ID, stdin=None, stdout=None, watchdog=None,
                  cause=0, ticks="timer"):
         """watchdog: a binary file the virtual board's watchdog reads (None: no watchdog);

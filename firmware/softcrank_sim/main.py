@@ -29,7 +29,6 @@ import sys
 
 from softcrank_fw.compat import const
 from softcrank_fw.control import Controller
-from softcrank_fw.loop import run
 
 RESET_AFTER_TICKS = const(6000)  # 60 s at 100 Hz, as softcrank_pico/main.py
 
@@ -90,6 +89,7 @@ def main(config=None):
         print("softcrank sim: ticks must be timer or loop, not %r" % (config["ticks"],), file=sys.stderr)
         return 2
     from softcrank_sim.board import SimBoard
+    from softcrank_fw.loop import run  # after the scenario checker has left memory: its peak is the start-up's
 
     board = SimBoard(world, float(config.get("speed", 1.0)), watchdog=_watchdog(), cause=_reset_cause(),
                      ticks=config.get("ticks", "timer"))
