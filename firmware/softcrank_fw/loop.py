@@ -12,7 +12,7 @@ Two halves that share only the controller and its preallocated ring:
   number), answer, send a few pending records, and do all flash work (keeper.py).
 
 A command changes the controller inside the board's critical section (interrupts off on a
-Pico): `guard` wraps the controller's command methods, so a tick never sees half a command;
+Pico): guard.py wraps the controller's command methods, so a tick never sees half a command;
 each holds it for well under a millisecond (a state change and a ring event). After a
 command the brake is driven again at once, so a host ESTOP or PAUSE acts before the next tick.
 
@@ -42,8 +42,6 @@ fed), hold() -> state and release(state) (the critical section), interrupts(on).
 Optional: flush_recording() (flash work, done only when quiet), tick_failed(exc).
 """
 
-import gc
-
 from softcrank_fw.compat import const, ticks_diff
 from softcrank_fw.control import EV_BOOT, Controller, Inputs
 from softcrank_fw.keeper import Keeper
@@ -55,10 +53,6 @@ RX_BYTES_PER_TICK = const(256)  # more than a 115200-baud UART brings in 10 ms
 RECORDS_PER_TICK = const(4)  # 400 records/s: replays catch up fast, live needs 0.1-0.5
 _COUNT_MASK = const(0x3FFFFFFF)  # 2**30 - 1, the largest small int on a Pico: no big int in the tick
 
-# The controller's methods a command may call: each runs inside the board's critical section.
-COMMANDS = ("host_seen", "set_goals", "start", "pause", "resume", "stop", "estop", "tare",
-            "calibrate", "set_rate", "set_caps", "caps_refused", "caps_defaults")
-ALLOCATING = ("set_goals", "set_caps")  # these build small lists (see _guarded)
 
 
 def run(board, ticks=-1, ctl=None):
@@ -87,6 +81,8 @@ def run(board, ticks=-1, ctl=None):
     timed = hasattr(board, "start_ticks")
     guarded = timed and getattr(board, "preempts", True)  # the virtual trainer's timer does not
     if guarded:
+        from softcrank_fw.guard import guard  # a Pico's: the virtual trainer's heap is the tighter
+
         guard(ctl, board)
     if timed:
         board.start_ticks(tick.run, TICK_US)
@@ -142,41 +138,6 @@ class Tick:
         except BaseException as e:  # noqa: B036 - see the docstring
             board.set_brake(0)
             self.error = e
-
-
-def guard(ctl, board):
-    """Make each of the controller's command methods run inside the board's critical section,
-    and drive the brake before leaving it: a command and a tick never interleave."""
-    for name in COMMANDS:
-        setattr(ctl, name, _guarded(board, ctl, getattr(ctl, name), name in ALLOCATING))
-    ring = ctl.ring
-    ring.ack = _guarded(board, ctl, ring.ack)
-
-
-def _guarded(board, ctl, method, allocates=False):
-    """The command inside the critical section. Nothing in it allocates (a star call would:
-    the arguments are unpacked first), except the two commands in ALLOCATING, which build
-    small lists: for them the garbage is collected just before, so their few bytes cannot
-    start a collection with interrupts off."""
-
-    def call(*args):
-        n = len(args)
-        a = args[0] if n > 0 else None
-        b = args[1] if n > 1 else None
-        if allocates:
-            gc.collect()
-        state = board.hold()
-        try:
-            if n == 0:
-                return method()
-            if n == 1:
-                return method(a)
-            return method(a, b)
-        finally:
-            board.set_brake(ctl.brake)
-            board.release(state)
-
-    return call
 
 
 class TickStats:

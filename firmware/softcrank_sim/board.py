@@ -160,12 +160,6 @@ class SimBoard:
         if self._fn is not None:
             self.advance(ticks_diff(self._due, self.t_us))
 
-    def hold(self):
-        return 0  # ticks run only where the main loop waits: nothing to hold off (see above)
-
-    def release(self, state):
-        pass
-
     def interrupts(self, on):
         self.kbd_intr = on
 
