@@ -6,7 +6,7 @@ TIMER_IRQ_3 interrupt, with the garbage collector and the scheduler locked (shar
 mpirq.c, mp_irq_dispatch), and is rescheduled from when it was due (alarm_callback returns
 -delta_us), so the ticks stay on a fixed 10 ms grid that nothing in the main loop can move: a
 USB write waiting for the host, a flood of commands, the garbage collector. Only two things
-hold it off: a critical section (machine.disable_irq; each under a millisecond, loop.guard)
+hold it off: a critical section (machine.disable_irq; each under a millisecond, guard.py)
 and a flash erase or program, which runs with interrupts off (ports/rp2/rp2_flash.c) and
 which keeper.py allows only while the brake is at zero. In the handler nothing may allocate
 (it would raise MemoryError) or escape (the port stops calling a handler that raised):

@@ -14,7 +14,7 @@ The tick, two ways (config "ticks"):
   at every 10 ms grid point the hardware clock passes, whatever the main loop is doing: in
   service() between passes, and inside a USB write that waits for the host. A timer
   interrupt preempts the main loop anywhere; here it runs only where the main loop waits,
-  so the model cannot show a race between the two (loop.guard's critical sections are for
+  so the model cannot show a race between the two (guard.py's critical sections are for
   the chip; tests/firmware/test_pico_board.py checks them).
 - "loop" (the firmware before issue 13): wait_tick runs the tick inline; a USB write that
   waits holds it, and the next tick starts on the next grid point after the wait.
@@ -67,7 +67,7 @@ def device_id():
 
 
 class SimBoard:
-    preempts = False  # its timer runs ticks only where the main loop waits: loop.guard not needed
+    preempts = False  # its timer runs ticks only where the main loop waits: guard.py not needed
     def __init__(self, rider, speed=1.0, device_id=DEVICE_ID, stdin=None, stdout=None, watchdog=None,
                  cause=0, ticks="timer"):
         """watchdog: a binary file the virtual board's watchdog reads (None: no watchdog);

@@ -438,7 +438,7 @@ def test_a_command_after_a_tick_changes_nothing_in_the_policy():
     inp = Inputs()
     for _ in range(5):
         tick(board, inp, clock)
-        board.set_brake(0)  # after a command, as loop.guard does
+        board.set_brake(0)  # after a command, as guard.py does
     assert fm.WDTS[0].feeds == 5
 
 
