@@ -45,12 +45,18 @@ class UsbCdc:
     # ----- the poll object hostio.HostIO takes as tx_poll --------------------------------
 
     def ipoll(self, timeout=0):
+        if self._n < FIFO_BYTES:  # the common case first: hostio polls before every byte
+            return _WRITABLE
         return _WRITABLE if self.free() > 0 else _NOTHING
 
     # ----- the stream HostIO writes to --------------------------------------------------------
 
     def write(self, buf):
         n = len(buf)
+        if n == 1 and self._n < FIFO_BYTES:  # hostio's careful writes: the fast path
+            self._fifo[self._n] = buf[0]
+            self._n += 1
+            return 1
         i = 0
         last = self._board.t_us
         while i < n and not self.closed:

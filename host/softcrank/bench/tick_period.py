@@ -120,8 +120,11 @@ class Host:
         raise RuntimeError("timed out waiting on the trainer (board time %d ms)" % self.t_ms)
 
     def stats(self) -> dict:
-        for _ in range(3):  # an answer written while the port was full may be cut: ask again
-            self.command("STATS", timeout_s=5)
+        for _ in range(5):  # an answer written while the port was full may be cut: ask again
+            try:
+                self.command("STATS", timeout_s=5)
+            except RuntimeError:
+                continue
             for frame in reversed(self.other):
                 if frame.type == "S":
                     self.other.clear()
