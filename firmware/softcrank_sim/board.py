@@ -5,9 +5,7 @@ ScenarioRider, a test's Rider, or a Replay of a recording. The board's hardware 
 (`t_us`, virtual) advances only through advance(): in steps of exactly 10 ms between ticks,
 and 1 ms at a time while a USB write waits for the host (usbcdc.py). With speed > 0 the
 board also sleeps so that virtual time runs `speed` times faster than real time; speed 0
-runs as fast as it can. When the machine holds the interpreter up, virtual time falls
-behind and catches up at most MAX_BEHIND_US of real time at full speed: a longer burst would
-look, to the firmware, like a host gone silent (3 virtual s are 150 ms real at 20x). Time spent computing is free: the model is of what waits, not of how
+runs as fast as it can. Time spent computing is free: the model is of what waits, not of how
 fast the interpreter is.
 
 The tick, two ways (config "ticks"):
@@ -49,7 +47,6 @@ from softcrank_fw.compat import const, ticks_add, ticks_diff, ticks_us
 from softcrank_pico.hostio import HostIO
 from softcrank_sim.usbcdc import UsbCdc
 
-MAX_BEHIND_US = const(20_000)  # real time the board may catch up at full speed after a hold-up
 FEED_US = const(100_000)  # real time between watchdog feeds: 20 inside its 2 s timeout
 _WAITED = const(0)  # the tick's progress since the last wait, as in softcrank_pico/ticker.py
 _SENSED = const(1)
@@ -209,8 +206,6 @@ class SimBoard:
             ahead = due - ticks_diff(ticks_us(), self._real0)
             if ahead > 0:
                 time.sleep_us(ahead)
-            elif ahead < -MAX_BEHIND_US:  # a busy machine held us up: slow down, do not burst
-                self._real0 = ticks_add(self._real0, -ahead - MAX_BEHIND_US)
 
     def sense(self, inp, brake_ppm):
         self.rider.step(self._prev_us, ticks_diff(self.t_us, self._prev_us), brake_ppm, inp)
