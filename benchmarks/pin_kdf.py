@@ -13,7 +13,7 @@ import subprocess
 import time
 
 from softcrank.trainer import therapist
-from softcrank.sim.interpreter import environment, micropython
+from softcrank.boardfiles.interpreter import environment, micropython
 
 RUNS = 7
 MP_CHECK = """

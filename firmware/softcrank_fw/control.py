@@ -72,6 +72,7 @@ EV_BOOT = const(21)
 EV_CAL_FAILED = const(22)
 EV_CAPS_REFUSED = const(23)
 EV_CAPS_DEFAULTS = const(24)
+EV_UNSAVED = const(25)
 
 SPASM_REST_MS = const(10_000)  # rest, unloaded, after a spasm before re-ramping
 SPASM_PAUSE_COUNT = const(3)  # this many spasms with less than SPASM_WINDOW_MS between them pause

@@ -145,6 +145,7 @@ EVENTS = (
     "CAL_FAILED",  # arg 0: left, 1: right; the reading gave no plausible scale
     "CAPS_REFUSED",  # arg: a REFUSED_* reason; the caps did not change
     "CAPS_DEFAULTS",  # arg: DEFAULTS_MISSING or DEFAULTS_CORRUPT; the built-in caps apply
+    "UNSAVED",  # arg: an UNSAVED_* file; writing it to flash failed: in force until a restart, retried
 )
 
 PAUSE_HOST = const(0)  # the host asked
@@ -158,6 +159,9 @@ REFUSED_NOKEY = const(1)  # the trainer has no key (device.key): it takes no cap
 REFUSED_TAG = const(2)  # the tag is not the one the trainer's key gives
 REFUSED_STALE = const(3)  # the counter is not above the last accepted one: a replay
 REFUSED_UNSAVED = const(4)  # writing the caps to flash failed: they were not applied
+
+UNSAVED_CALIBRATION = const(1)  # UNSAVED event args: calibration.json
+UNSAVED_CAPS = const(2)  # caps.json (caps set during a session, written once it ended)
 
 # CAPS_DEFAULTS arguments: why the stored caps were not used at start-up.
 DEFAULTS_MISSING = const(1)  # no caps file: caps were never set on this trainer

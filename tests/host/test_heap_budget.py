@@ -10,7 +10,7 @@ import subprocess
 
 from softcrank.boardfiles import image
 from softcrank.sim.demo import DEMO_KEY, _pipe_sender, _reader, ride
-from softcrank.sim.interpreter import micropython
+from softcrank.boardfiles.interpreter import micropython
 
 
 def test_a_30_minute_session_with_signed_caps_runs_in_168k_of_heap_without_a_memory_error(tmp_path):
@@ -26,7 +26,8 @@ def test_a_30_minute_session_with_signed_caps_runs_in_168k_of_heap_without_a_mem
     finally:
         proc.stdin.close()
         proc.wait(timeout=10)
-    assert b"MemoryError" not in proc.stderr.read()
+    err = proc.stderr.read()
+    assert b"MemoryError" not in err, err
     assert result["events"][-1] == ("DONE", 0)
     assert result["elapsed_s"] >= 33 * 60 - 5  # 5 min warm-up + 25 work + 3 cool-down
     assert result["missing"] == 0

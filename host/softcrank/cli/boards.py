@@ -12,7 +12,7 @@ from softcrank_sim import scenario
 from ..boardfiles import bundled_scenarios, scenario_path
 from ..boardfiles.image import ImageError
 from ..frames import FrameError, parse
-from ..sim.interpreter import InterpreterMissing
+from ..boardfiles.interpreter import InterpreterMissing
 from .signals import _interrupted
 
 

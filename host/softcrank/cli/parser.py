@@ -101,11 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     _chip_arguments(sim)
 
+    from ..deploy.flash import MICROPYTHON
+
     deploy = sub.add_parser(
         "deploy", help="copy the firmware onto a Pico (or the virtual trainer) and restart it",
         description="Stops the firmware (brake at zero), copies the firmware compiled to bytecode and "
         "the pin map onto the board with mpremote, restarts it and checks it answers. Finds a Pico "
-        "running MicroPython on USB by itself, or takes --port (also a `softcrank sim` port).",
+        "running MicroPython on USB by itself, or takes --port (also a `softcrank sim` port). "
+        "A Pico must run MicroPython %s (the RPI_PICO build from micropython.org/download/RPI_PICO; "
+        "docs/firmware.md, MicroPython): any other release is refused." % ".".join(map(str, MICROPYTHON)),
     )
     deploy.add_argument("--port", metavar="PATH", help="the board's serial port (default: the Pico found on USB)")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..sim.interpreter import InterpreterMissing
+from ..boardfiles.interpreter import InterpreterMissing
 from ..verify.bench import GROUPS as BENCH_GROUPS
 
 

@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Callable
 
-from ..sim.interpreter import environment, micropython
+from ..boardfiles.interpreter import environment, micropython
 from . import faultrun
 from . import fuzz
 from . import hazardruns
