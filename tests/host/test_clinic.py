@@ -242,3 +242,20 @@ def test_a_database_of_another_program_is_refused_and_left_as_it_is(pg_url):
     with psycopg.connect(pg_url) as db:
         assert db.execute("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 1
 
+
+
+def test_the_apps_worker_syncs_when_a_clinic_is_configured_and_shrugs_off_a_network_that_is_down(laptops, pg_url):
+    from softcrank.app.clinicsync import clinic_url, sync_once
+
+    a, _ = laptops
+    with RideLog(a) as log:
+        assert clinic_url(log, {}) is None
+        assert clinic_url(log, {"SOFTCRANK_CLINIC": pg_url}) == pg_url
+    with PgRideLog(pg_url) as clinic:
+        assert clinic_url(clinic, {"SOFTCRANK_CLINIC": pg_url}) is None  # the app already works on the store
+    ok, line = sync_once(a, "postgresql://postgres@127.0.0.1:1/nowhere")
+    assert not ok and "will try again" in line
+    with RideLog(a) as log:
+        assert len(log.sessions()) == 6  # nothing lost, nothing changed
+    ok, line = sync_once(a, pg_url)
+    assert ok and "6 sessions, 3600 samples sent" in line

