@@ -99,6 +99,7 @@ def run(quick: bool) -> list[Figure]:
             sessions = clinic.sessions()
             stored = clinic._read("SELECT COUNT(*) FROM samples")[0][0]
             size_mb = clinic._read("SELECT pg_database_size(current_database())")[0][0] / 1e6
+            heap, indexes = clinic._read("SELECT pg_table_size('samples'), pg_indexes_size('samples')")[0]
         if stored != samples or moved != samples:
             raise RuntimeError("the clinic store holds %d samples; %d were generated, %d moved" % (stored, samples, moved))
         target = sessions[len(sessions) // 2]["id"]
@@ -113,6 +114,8 @@ def run(quick: bool) -> list[Figure]:
         Figure("clinic.sync_s", "seconds to sync every laptop (generating them took %.0f s)" % generate_s,
                round(sync_s, 1), "s"),
         Figure("clinic.store_mb", "clinic database size with it loaded", round(size_mb), "MB"),
+        Figure("clinic.sample_bytes", "bytes a sample takes in the store: table (%d) + its two indexes (%d)"
+               % (round(heap / stored), round(indexes / stored)), round((heap + indexes) / stored), "B"),
         Figure("clinic.open_session_s", "open a 30-minute session for Review from the store (first time)",
                round(first_open, 3), "s", "0.5 s"),
         Figure("clinic.reopen_session_s", "open it again (its summary kept in the store)", round(again_open, 3), "s",
