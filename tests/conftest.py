@@ -12,6 +12,7 @@ for path in (ROOT / "firmware", ROOT / "tests" / "firmware"):
 # --- a real PostgreSQL server for the clinic store's tests (softcrank/verify/pgserver.py) ----
 
 import itertools  # noqa: E402
+import os  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -28,6 +29,8 @@ def pg_server():
     try:
         server = TempPostgres().start()
     except ServerUnavailable as exc:
+        if os.environ.get("SOFTCRANK_REQUIRE_PG"):  # .ci/run: the server must start there
+            pytest.fail("no PostgreSQL server for the clinic store's tests: %s" % exc)
         pytest.skip("no PostgreSQL server for the clinic store's tests: %s" % exc)
     try:
         yield server

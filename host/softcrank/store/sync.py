@@ -215,10 +215,6 @@ def _push_session(local, clinic, row, ids: dict, laptop: str, fingerprint: str) 
     """One session, its samples and its events, in one transaction. Returns what was sent."""
     raw = clinic.raw
     values = tuple(row[name] for name in _SESSION_COLS)
-    samples = _local_rows(local, "SELECT pos, %s FROM samples WHERE session_id = ? ORDER BY pos"
-                          % ", ".join(SAMPLE_FIELDS), (row["id"],))
-    events = _local_rows(local, "SELECT pos, %s FROM events WHERE session_id = ? ORDER BY pos"
-                         % ", ".join(EVENT_FIELDS), (row["id"],))
     try:
         with raw.transaction():
             found = raw.execute("SELECT id FROM sessions WHERE uid = %s", (row["uid"],)).fetchone()
@@ -227,14 +223,14 @@ def _push_session(local, clinic, row, ids: dict, laptop: str, fingerprint: str) 
                     "INSERT INTO sessions (patient_id, laptop, %s) VALUES (%s) RETURNING id"
                     % (", ".join(_SESSION_COLS), ", ".join(["%s"] * (len(_SESSION_COLS) + 2))),
                     (ids[row["patient_id"]], laptop) + values).fetchone()[0]
-                _copy(raw, "samples", _SAMPLE_COLS, session_id, samples)
-                _copy(raw, "events", _EVENT_COLS, session_id, events)
+                samples = _copy(raw, "samples", _SAMPLE_COLS, _copy_text(local, SAMPLE_FIELDS, row["id"], session_id))
+                events = _copy(raw, "events", _EVENT_COLS, _copy_text(local, EVENT_FIELDS, row["id"], session_id))
             else:
                 session_id = found[0]
                 raw.execute("UPDATE sessions SET ended_at = %s, end_state = %s WHERE id = %s",
                             (row["ended_at"], row["end_state"], session_id))
-                _merge(raw, "samples", _SAMPLE_COLS, session_id, samples)
-                _merge(raw, "events", _EVENT_COLS, session_id, events)
+                samples = _merge(raw, "samples", _SAMPLE_COLS, _copy_text(local, SAMPLE_FIELDS, row["id"], session_id))
+                events = _merge(raw, "events", _EVENT_COLS, _copy_text(local, EVENT_FIELDS, row["id"], session_id))
             raw.execute("UPDATE sessions SET sync_fingerprint = %s WHERE id = %s", (fingerprint, session_id))
     except Exception as exc:
         import psycopg
@@ -242,23 +238,35 @@ def _push_session(local, clinic, row, ids: dict, laptop: str, fingerprint: str) 
         if isinstance(exc, psycopg.Error):
             raise RideLogError("pushing session %d to %s: %s" % (row["id"], clinic.path, str(exc).strip())) from exc
         raise
-    return len(samples), len(events)
+    return samples, events
 
 
-def _copy(raw, table: str, columns: tuple, session_id: int, rows: list) -> None:
-    """COPY the rows in (the session is new in this transaction: nothing can clash)."""
-    if not rows:
-        return
-    with raw.cursor().copy("COPY %s (%s) FROM STDIN" % (table, ", ".join(columns))) as copy:
-        for row in rows:
-            copy.write_row((session_id,) + tuple(row))
+def _copy_text(local, fields: tuple, session_id: int, clinic_session_id: int) -> tuple[str, int]:
+    """A session's samples or events as COPY text lines (`session<TAB>pos<TAB>field...`) under
+    its clinic id, and how many, made by SQLite itself: no Python object per row. The fields
+    are integers and state and event names (capital letters): nothing to escape."""
+    table = "samples" if fields == SAMPLE_FIELDS else "events"
+    line = " || char(9) || ".join(("%d" % clinic_session_id, "pos") + fields)
+    rows = _local_rows(local, "SELECT COUNT(*), group_concat(line, '') FROM (SELECT %s || char(10) AS line FROM %s "
+                       "WHERE session_id = ? ORDER BY pos)" % (line, table), (session_id,))
+    return rows[0][1] or "", rows[0][0]
 
 
-def _merge(raw, table: str, columns: tuple, session_id: int, rows: list) -> None:
-    """COPY the rows into a staging table, then add those the clinic lacks."""
-    if not rows:
-        return
+def _copy(raw, table: str, columns: tuple, lines: tuple[str, int]) -> int:
+    """COPY the lines in (the session is new in this transaction: nothing can clash); returns how many."""
+    text, count = lines
+    if count:
+        with raw.cursor().copy("COPY %s (%s) FROM STDIN" % (table, ", ".join(columns))) as copy:
+            copy.write(text)
+    return count
+
+
+def _merge(raw, table: str, columns: tuple, lines: tuple[str, int]) -> int:
+    """COPY the lines into a staging table, then add those the clinic lacks; returns how many were sent."""
+    if not lines[1]:
+        return 0
     raw.execute("CREATE TEMPORARY TABLE IF NOT EXISTS staging_%s (LIKE %s) ON COMMIT DELETE ROWS" % (table, table))
-    _copy(raw, "staging_" + table, columns, session_id, rows)
+    _copy(raw, "staging_" + table, columns, lines)
     raw.execute("INSERT INTO %s (%s) SELECT %s FROM staging_%s ON CONFLICT DO NOTHING"
                 % (table, ", ".join(columns), ", ".join(columns), table))
+    return lines[1]
