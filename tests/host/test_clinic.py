@@ -259,3 +259,21 @@ def test_the_apps_worker_syncs_when_a_clinic_is_configured_and_shrugs_off_a_netw
         assert len(log.sessions()) == 6  # nothing lost, nothing changed
     ok, line = sync_once(a, pg_url)
     assert ok and "6 sessions, 3600 samples sent" in line
+
+
+def test_a_summary_the_laptop_kept_travels_with_its_session_and_is_the_stores_own(laptops, pg_url):
+    from softcrank.clinical.summary import SUMMARY_VERSION, summary_of
+
+    def kept(log, session):
+        return log.cached_summary(session, "v%d|%s" % (SUMMARY_VERSION, log.summary_fingerprint(session)))
+
+    a, _ = laptops
+    with RideLog(a) as log:
+        first = log.sessions()[0]
+        mine = summary_of(log, first["id"])
+        assert kept(log, first["id"]) is not None
+    assert run("sync", "--db", str(a), "--to", pg_url)[0] == 0
+    with PgRideLog(pg_url) as clinic:
+        theirs = [s for s in clinic.sessions() if s["started_at"] == first["started_at"]][0]["id"]
+        assert kept(clinic, theirs) is not None  # computed on the laptop, valid for the store's identical records
+        assert summary_of(clinic, theirs) == mine

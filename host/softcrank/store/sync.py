@@ -184,7 +184,8 @@ def _plans(local, clinic, ids: dict, counts: dict) -> None:
 
 
 def fingerprints(local) -> dict[int, str]:
-    """Each ended session's fingerprint: its end, and its samples' and events' count and last pos."""
+    """Each ended session's fingerprint: its end, and its samples' and events' count and last pos
+    (the very text summaries.py's summary_fingerprint makes, so a kept summary travels with it)."""
     rows = _local_rows(local, """
         SELECT s.id, s.ended_at, s.end_state,
                (SELECT COUNT(*) || ':' || IFNULL(MAX(pos), '') FROM samples WHERE session_id = s.id),
@@ -232,6 +233,12 @@ def _push_session(local, clinic, row, ids: dict, laptop: str, fingerprint: str) 
                 samples = _merge(raw, "samples", _SAMPLE_COLS, _copy_text(local, SAMPLE_FIELDS, row["id"], session_id))
                 events = _merge(raw, "events", _EVENT_COLS, _copy_text(local, EVENT_FIELDS, row["id"], session_id))
             raw.execute("UPDATE sessions SET sync_fingerprint = %s WHERE id = %s", (fingerprint, session_id))
+            kept = _local_rows(local, "SELECT fingerprint, summary FROM summaries WHERE session_id = ? "
+                               "AND substr(fingerprint, instr(fingerprint, '|') + 1) = ?", (row["id"], fingerprint))
+            if kept:  # the laptop's summary (its fingerprint: "v<version>|" and these very records'): kept as is
+                raw.execute("INSERT INTO summaries (session_id, fingerprint, summary) VALUES (%s, %s, %s) "
+                            "ON CONFLICT (session_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, "
+                            "summary = EXCLUDED.summary", (session_id, kept[0][0], kept[0][1]))
     except Exception as exc:
         import psycopg
 
