@@ -1,4 +1,8 @@
-"""The ride log keeps every record exactly once, survives a crash, and refuses what it cannot trust."""
+"""The ride log keeps every record exactly once, survives a crash, and refuses what it cannot trust.
+
+One suite, two back ends: every test that takes `log` or `target` runs on a SQLite file and on
+a PostgreSQL clinic store (a real server, tests/conftest.py's pg_server). The tests that take
+only `path` are about the file itself (SQLite's header, WAL, PRAGMA user_version)."""
 
 import os
 import sqlite3
@@ -13,6 +17,7 @@ import pytest
 
 from softcrank.store import ridelog as R
 from softcrank.frames import Frame, parse
+from softcrank.store.opening import open_store
 from softcrank.store.ridelog import Gap, RideLog, RideLogError, default_path
 from softcrank_fw import protocol as P
 
@@ -41,10 +46,22 @@ def path(tmp_path):
     return tmp_path / "ride.sqlite"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request, path):
+    """The store under test: a SQLite file, or a fresh database on the PostgreSQL test server."""
+    return str(path) if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
-def log(path):
-    with RideLog(path, batch_size=10, max_delay_s=3600) as log:  # commits by count only, unless a test says
+def log(target):
+    with open_store(target, batch_size=10, max_delay_s=3600) as log:  # commits by count only, unless a test says
         yield log
+
+
+def count_samples(target):
+    """What another connection sees committed."""
+    with open_store(target) as other:
+        return other._read("SELECT COUNT(*) FROM samples")[0][0]
 
 
 @pytest.fixture
@@ -261,11 +278,11 @@ def test_goals_beyond_the_caps_are_refused(log, patient):
     assert log.sessions() == []
 
 
-def test_a_restarted_host_resumes_the_devices_open_session(path, patient, log):
+def test_a_restarted_host_resumes_the_devices_open_session(target, patient, log):
     session = new_session(log, patient)
     log.add_records(session, [sample(1000), sample(1001)])
     log.close()
-    with RideLog(path) as again:
+    with open_store(target) as again:
         assert again.open_session("e6614103e7452d2f")["id"] == session
         assert again.open_session("another-device") is None
         assert again.last_committed_rec(session) == 1001
@@ -311,15 +328,14 @@ def test_a_replay_overlapping_what_is_stored_adds_only_the_new_records(log, pati
     assert stored_recs(log, session) == recs(1000, 50)
 
 
-def test_records_are_committed_in_batches_and_only_committed_ones_are_acked(path, log, patient):
+def test_records_are_committed_in_batches_and_only_committed_ones_are_acked(target, log, patient):
     session = new_session(log, patient)
     for rec in recs(1000, 25):  # batch_size is 10 in these tests
         log.add_records(session, [sample(rec)])
     assert log.pending == 5 and log.last_committed_rec(session) == 1019
-    other = sqlite3.connect(path)  # another connection sees exactly what is committed
-    assert other.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 20
+    assert count_samples(target) == 20  # another connection sees exactly what is committed
     assert log.flush() == 5 and log.pending == 0 and log.last_committed_rec(session) == 1024
-    assert other.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 25
+    assert count_samples(target) == 25
 
 
 def test_a_record_waits_at_most_max_delay_s_for_its_commit(log, patient, monkeypatch):
@@ -363,7 +379,7 @@ def test_one_thread_stores_while_another_asks_what_to_ack(log, patient):
     assert log.last_committed_rec(session) == 1499
 
 
-def test_a_host_killed_mid_batch_loses_nothing_it_committed(path, patient, log):
+def test_a_host_killed_mid_batch_loses_nothing_it_committed(target, patient, log):
     """The child adds 120 records in batches of 50 and dies without closing: 100 are safe,
     and the 20 it never ACKed come back with a replay."""
     session = new_session(log, patient)
@@ -371,8 +387,9 @@ def test_a_host_killed_mid_batch_loses_nothing_it_committed(path, patient, log):
     child = textwrap.dedent("""
         import os, sys
         from softcrank.frames import Frame
-        from softcrank.store.ridelog import RideLog, SAMPLE_FIELDS
-        log = RideLog(sys.argv[1], batch_size=50, max_delay_s=3600)
+        from softcrank.store.opening import open_store
+        from softcrank.store.ridelog import SAMPLE_FIELDS
+        log = open_store(sys.argv[1], batch_size=50, max_delay_s=3600)
         for rec in range(1000, 1120):
             values = [rec, rec * 100, "W", 200, 1000, 1000, 100, 60, 0]
             log.add_records(int(sys.argv[2]), [Frame("T", 0, dict(zip(SAMPLE_FIELDS, values)))])
@@ -380,8 +397,8 @@ def test_a_host_killed_mid_batch_loses_nothing_it_committed(path, patient, log):
         os._exit(0)  # no flush, no close: as if the laptop's power cord were pulled from the process
     """)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    subprocess.run([sys.executable, "-c", child, str(path), str(session)], check=True, env=env, timeout=60)
-    with RideLog(path, batch_size=50) as again:
+    subprocess.run([sys.executable, "-c", child, target, str(session)], check=True, env=env, timeout=60)
+    with open_store(target, batch_size=50) as again:
         assert again.last_committed_rec(session) == 1099
         assert stored_recs(again, session) == recs(1000, 100)
         assert again.open_session("e6614103e7452d2f")["id"] == session

@@ -16,7 +16,8 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError
+from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError, default_path
+from .clinicsync import SYNC_EVERY_S, clinic_url, sync_once
 from ..trainer.link import LinkError
 from .messages import (CommandDone, HistoryReady, LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry,
                        TrainerEvent)
@@ -89,6 +90,8 @@ class SoftcrankApp(App):
 
     @property
     def export_dir(self) -> Path:
+        if getattr(self.ridelog, "url", None):  # a clinic store: exports go beside this user's own ride log
+            return default_path().parent / "exports"
         return Path(self.ridelog.path).parent / "exports"
 
     def on_mount(self) -> None:
@@ -98,6 +101,9 @@ class SoftcrankApp(App):
             self.choose_patient(self._start_patient, connect=False)
         if self._history is not None:
             self._ride_history()
+        if clinic_url(self.ridelog) is not None:  # a clinic store is configured: sync in a worker
+            self._clinic_sync()
+            self.set_interval(SYNC_EVERY_S, self._clinic_sync)
         if self.port is not None and self.patient is not None:
             self.connect(self.port)
             self.switch_mode("ride")
@@ -166,6 +172,13 @@ class SoftcrankApp(App):
             setup(self.trainer)
         except Exception as e:  # the demo's setup failed: say so, the app carries on
             self.post_message(CommandDone("setup", str(e)))
+
+    @work(thread=True, exclusive=True, group="clinic")
+    def _clinic_sync(self) -> None:
+        url = clinic_url(self.ridelog)
+        if url is not None:
+            ok, line = sync_once(self.ridelog.path, url)
+            self.call_from_thread(self.notify, line, severity="information" if ok else "warning")
 
     @work(thread=True, group="history")
     def _ride_history(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from . import caps, logs
+from .clinic import clinic_command, sync_command
 from .boards import app_command, deploy_command, demo_app_command, demo_command, decode_command, sim_command
 from .parser import build_parser
 from .ride import ride_command
@@ -32,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         return ridelog_command(args)
     if args.command == "ride":
         return ride_command(args)
+    if args.command == "sync":
+        return sync_command(args)
+    if args.command == "clinic":
+        return clinic_command(args)
     if args.command == "bench":
         return bench_command(args)
     parser.print_help()
@@ -41,13 +46,14 @@ def main(argv: list[str] | None = None) -> int:
 def ridelog_command(args) -> int:
     """patients, sessions, show, export (logs.py), pin and caps (caps.py): each on the ride log."""
     from ..exports import ExportError
-    from ..store.ridelog import RideLog, RideLogError
+    from ..store.opening import open_store
+    from ..store.ridelog import RideLogError
     from ..trainer.therapist import BadPin, TherapistError
 
     command = {"patients": logs.patients, "sessions": logs.sessions, "show": logs.show,
                "export": logs.export, "pin": caps.pin, "caps": caps.caps}[args.command]
     try:
-        with RideLog(args.db) as log:
+        with open_store(args.db) as log:
             return command(log, args)
     except (logs.NotFound, ExportError, BadPin, ValueError) as e:  # bad input: nothing changed
         print("softcrank %s: %s" % (args.command, e), file=sys.stderr)

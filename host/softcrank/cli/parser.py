@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     from ..clinical.summary import CRANK_LENGTH_M
 
     db = argparse.ArgumentParser(add_help=False)
-    db.add_argument("--db", metavar="FILE", help="the ride log (default: %s)" % _default_db())
+    db.add_argument("--db", metavar="FILE|URL", help="the ride log: a file, or a clinic store's postgresql:// URL "
+                    "(default: $SOFTCRANK_DB, else %s)" % _default_db())
     pin_stdin = argparse.ArgumentParser(add_help=False)
     pin_stdin.add_argument("--pin-stdin", action="store_true",
                            help="read the PIN(s) from standard input, one a line, instead of prompting")
@@ -225,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", action="append", choices=BENCH_GROUPS, metavar="GROUP",
                        help="only this group (repeatable): %s" % ", ".join(BENCH_GROUPS))
 
+    from .clinic import add_parsers as clinic_parsers
+
+    clinic_parsers(sub, db)
     decode = sub.add_parser(
         "decode", help="check and decode protocol frames from a file or standard input",
         description="Reads lines of softcrank frames (a capture of the serial port, say), checks each "

@@ -232,11 +232,12 @@ def _start_ms(ridelog: RideLog, session: int) -> int | None:
 
 def ride_command(args) -> int:
     from . import logs as logcmds
-    from ..store.ridelog import RideLog, RideLogError
+    from ..store.opening import open_store
+    from ..store.ridelog import RideLogError
 
     signal.signal(signal.SIGTERM, _interrupted)  # a service manager's stop: end the session cleanly
     try:
-        with RideLog(args.db) as log:
+        with open_store(args.db) as log:  # a file, or a clinic store's URL
             patient = logcmds.find_patient(log, args.patient)
             result = record_session(log, patient["id"], args.port, work_min=args.work, every_s=args.every,
                                     speed=args.speed, write=lambda line: print(line, flush=True))

@@ -11,13 +11,14 @@ from ..verify.bench import GROUPS as BENCH_GROUPS
 def bench_command(args) -> int:
     from ..verify.bench import runner
     from ..verify.bench.mp import BenchError
+    from ..verify.pgserver import ServerUnavailable
 
     try:
         return runner.main(args.only or BENCH_GROUPS, args.quick, args.json)
     except ImportError as e:  # pyserial, for the link group
         print("softcrank bench: %s: pip install 'softcrank[sim,deploy]'" % e, file=sys.stderr)
         return 1
-    except (InterpreterMissing, BenchError) as e:
+    except (InterpreterMissing, BenchError, ServerUnavailable) as e:
         print("softcrank bench: %s" % e, file=sys.stderr)
         return 1
     except KeyboardInterrupt:

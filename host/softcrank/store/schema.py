@@ -158,4 +158,28 @@ def _v7(db: sqlite3.Connection, now: str) -> None:
         db.execute("UPDATE %s SET spasm_r_n = spasm_n" % table)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+# A clinic-wide identity for every row that sync moves (store/sync.py, docs/clinic.md): 32 hex
+# digits of randomness made where the row is made, so two laptops never make the same one.
+_NEW_UID = "lower(hex(randomblob(16)))"
+_SYNCED = ("patients", "plans", "caps_history", "auth_audit", "sessions")
+
+
+def _v8(db: sqlite3.Connection, now: str) -> None:
+    """Clinic sync: a `uid` on each row sync moves (patients, plans, caps, audit, sessions),
+    made at creation by a trigger (so every part that inserts gets one unchanged) and filled in
+    now for the rows already there; and `store_info`, this log's own uid, which names the
+    laptop in the clinic store."""
+    for table in _SYNCED:
+        db.execute("ALTER TABLE %s ADD COLUMN uid TEXT" % table)
+        db.execute("UPDATE %s SET uid = %s" % (table, _NEW_UID))
+        db.execute("CREATE UNIQUE INDEX %s_by_uid ON %s (uid)" % (table, table))
+        db.execute("CREATE TRIGGER %s_uid AFTER INSERT ON %s WHEN NEW.uid IS NULL BEGIN "
+                   "UPDATE %s SET uid = %s WHERE rowid = NEW.rowid; END" % (table, table, table, _NEW_UID))
+    db.execute("""CREATE TABLE store_info (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        uid TEXT NOT NULL,
+        created_at TEXT NOT NULL)""")
+    db.execute("INSERT INTO store_info (id, uid, created_at) VALUES (1, %s, ?)" % _NEW_UID, (now,))
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
