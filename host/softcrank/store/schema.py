@@ -150,4 +150,17 @@ def _v6(db: sqlite3.Connection, now: str) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+def _v7(db: sqlite3.Connection, now: str) -> None:
+    """The summary's sums, kept as samples are stored (sums.py): per block of record positions,
+    as the JSON text of clinical/summary.py's Sums, and in sessions.sums_kept the version of
+    the arithmetic while the blocks are complete. Sessions stored before have none (NULL):
+    they are summarized from every sample, as before."""
+    db.execute("ALTER TABLE sessions ADD COLUMN sums_kept INTEGER")
+    db.execute("""CREATE TABLE sample_sums (
+        session_id INTEGER NOT NULL REFERENCES sessions (id),
+        block INTEGER NOT NULL,
+        sums TEXT NOT NULL,
+        PRIMARY KEY (session_id, block))""")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)

@@ -40,11 +40,11 @@ class Sessions:
             if open_:
                 raise RideLogError("device %s still has session %d open: end it first" % (device_id, open_[0]))
             columns = (("patient_id", "device_id", "started_at", "start_rec") + GOAL_NAMES + CAP_NAMES
-                       + ("firmware", "protocol", "app_version"))
+                       + ("firmware", "protocol", "app_version", "sums_kept"))
             sql = "INSERT INTO sessions (%s) VALUES (%s)" % (", ".join(columns), ", ".join("?" * len(columns)))
             values = (patient_id, device_id, self._clock(), start_rec, *goal_values, *cap_values,
                       None if firmware is None else str(firmware), None if protocol is None else int(protocol),
-                      _APP_VERSION)
+                      _APP_VERSION, self._sums_version())
             return _insert(db, sql, values)
 
     @_locked
@@ -126,8 +126,10 @@ class Sessions:
         count = self.pending
         if count:
             with self._transaction("storing %d records" % count) as db:
+                plans = self._sums_before(db, self._samples)  # the summary's sums, kept in step (sums.py)
                 db.executemany(_INSERT_SAMPLE, self._samples)
                 db.executemany(_INSERT_EVENT, self._events)
+                self._sums_after(db, plans)
             self._samples, self._events = [], []
         return count
 
