@@ -171,7 +171,8 @@ class Sessions:
         else:
             if not _is_int(decimate_to) or decimate_to < 1:
                 raise RideLogError("decimate_to must be a positive integer, got %r" % (decimate_to,))
-            lo, hi = self._read("SELECT MIN(pos), MAX(pos) FROM samples WHERE session_id = ?", (session_id,))[0]
+            lo, hi = self._read("""SELECT (SELECT MIN(pos) FROM samples WHERE session_id = ?1),
+                                          (SELECT MAX(pos) FROM samples WHERE session_id = ?1)""", (session_id,))[0]
             if lo is None:
                 return iter(())
             sql = ("SELECT MIN(pos), %s FROM samples WHERE session_id = ? GROUP BY ((pos - ?) * ?) / ? ORDER BY 1"
@@ -195,6 +196,29 @@ class Sessions:
                 return
             for row in rows:
                 yield Sample._make(row[skip:])
+
+    def sample_rows(self, session_id: int) -> Iterator[list[tuple]]:
+        """The session's samples in record order as plain tuples (Sample's fields), a chunk of
+        up to _FETCH_ROWS at a time, each read under the lock: for the exports, which go
+        through every sample of a long ride and need no more than the values."""
+        with self._lock:
+            self._start_rec(session_id)
+            try:
+                cursor = self._db.cursor()
+                cursor.row_factory = None  # plain tuples: no Row per sample
+                cursor.execute("SELECT %s FROM samples WHERE session_id = ? ORDER BY pos" % _SAMPLE_COLUMNS,
+                               (session_id,))
+            except sqlite3.Error as exc:
+                raise RideLogError("reading samples of session %d: %s" % (session_id, exc)) from exc
+        while True:
+            with self._lock:
+                try:
+                    rows = cursor.fetchmany(_FETCH_ROWS)
+                except sqlite3.Error as exc:
+                    raise RideLogError("reading samples from %s: %s" % (self.path, exc)) from exc
+            if not rows:
+                return
+            yield rows
 
     @_locked
     def events(self, session_id: int) -> list[Event]:

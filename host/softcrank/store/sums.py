@@ -102,13 +102,17 @@ class Kept:
     def missing(self, samples: int) -> int:
         """Records missing between the first and last stored (as missing_recs counts them),
         given how many samples are stored: the span less the positions held."""
-        lo, hi, events, shared = self._log._read(
-            """SELECT MIN(lo), MAX(hi), (SELECT COUNT(*) FROM events WHERE session_id = ?1),
+        # One MIN or MAX a subquery: SQLite reads a single one from the index's end, but a
+        # MIN and a MAX together by scanning the session's whole range.
+        *ends, events, shared = self._log._read(
+            """SELECT (SELECT MIN(pos) FROM samples WHERE session_id = ?1), (SELECT MAX(pos) FROM samples WHERE session_id = ?1),
+                      (SELECT MIN(pos) FROM events WHERE session_id = ?1), (SELECT MAX(pos) FROM events WHERE session_id = ?1),
+                      (SELECT COUNT(*) FROM events WHERE session_id = ?1),
                       (SELECT COUNT(*) FROM events e WHERE session_id = ?1 AND EXISTS
-                           (SELECT 1 FROM samples s WHERE s.session_id = ?1 AND s.pos = e.pos))
-               FROM (SELECT MIN(pos) AS lo, MAX(pos) AS hi FROM samples WHERE session_id = ?1
-                     UNION ALL SELECT MIN(pos), MAX(pos) FROM events WHERE session_id = ?1)""",
+                           (SELECT 1 FROM samples s WHERE s.session_id = ?1 AND s.pos = e.pos))""",
             (self.session_id,))[0]
+        known = [pos for pos in ends if pos is not None]
+        lo, hi = (min(known), max(known)) if known else (None, None)
         return 0 if lo is None else hi - lo + 1 - (samples + events - shared)
 
 
