@@ -391,7 +391,9 @@ class _Keeper:
         change: dict[int, Sums] = {}
         for chain, sign in ((old, -1), (new, 1)):
             for (block, sample), (_, following) in zip(chain, chain[1:]):
-                change.setdefault(block, Sums()).add(sample, step_ms(sample, following), sign)
+                if block not in change:
+                    change[block] = Sums()
+                change[block].add(sample, step_ms(sample, following), sign)
         return change
 
     @staticmethod
