@@ -20,7 +20,7 @@ MP_CHECK = """
 import time
 from softcrank_fw.capsauth import CapsGuard, tag
 key = bytes(range(32))
-caps = [30, 20, 40, 300, 6, 120, 120]
+caps = [30, 20, 40, 300, 6, 120, 120, 300]
 t = tag(key, "pico-e6614103e7452d2f", 8, caps)
 g = CapsGuard(key, 7)
 n = 200

@@ -1,6 +1,6 @@
 """The therapist's caps on flash, with the last accepted CAPS counter, in caps.json:
 
-    {"format": 1, "counter": <n>, "caps": [<seven values>], "check": "<16 hex digits>"}
+    {"format": 1, "counter": <n>, "caps": [<the CAPS values, the patient last>], "check": "<16 hex digits>"}
 
 so caps set once are enforced after every reboot with no host attached, and a CAPS frame
 replayed after a reboot is still refused (the counter survives with the caps it belongs to:
@@ -8,7 +8,9 @@ one file, written whole).
 
 `check` is the first 64 bits of SHA-256 over the counter and the values: a file half-written,
 bit-rotted or edited by hand fails it. load() also checks every value as a CAPS frame would be
-checked (limits.Caps), so a file from an older firmware with looser limits is refused too.
+checked (limits.Caps), so a file from an older firmware with looser limits, or from protocol 2
+(seven values: one spasm threshold, no patient), is refused too: the defaults, and the
+therapist sets the caps again, for the patient.
 Anything that fails means the built-in defaults (the conservative CAP_LIMITS defaults) and a
 CAPS_DEFAULTS event saying why. Saving writes a temporary file and renames it over the old
 one: a power cut mid-write leaves the old caps, not half a file.

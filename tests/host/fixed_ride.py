@@ -11,7 +11,7 @@ from softcrank.frames import Frame
 from softcrank.store.ridelog import RideLog
 from softcrank_fw import protocol as P
 
-CAPS = [30, 60, 40, 250, 5, 60, 60]
+CAPS = [30, 60, 40, 250, 5, 60, 60, 250]
 GOALS = [20, 10, 30, 15]
 START_REC = 1000
 T0_MS = P.REC_MODULO - 300_000  # the device clock wraps five minutes into the ride

@@ -21,7 +21,7 @@ def test_a_30_minute_session_with_signed_caps_runs_in_160k_of_heap_without_a_mem
                             env=env, cwd=tmp_path)
     try:
         result = ride(_pipe_sender(proc), _reader(proc.stdout), 25, 600, io.StringIO().write,
-                      [20, 30, 30, 250, 5, 300, 180], timeout_s=300)
+                      [20, 30, 30, 250, 5, 300, 180, 250], timeout_s=300)
     finally:
         proc.stdin.close()
         proc.wait(timeout=10)

@@ -125,7 +125,7 @@ def test_a_trainer_restart_ends_its_session_as_not_seen_and_forgets_its_old_reco
 def test_a_reboot_seen_in_the_replay_ends_the_resumed_session_there(ridelog):
     """A host restarted after the trainer rebooted and rode on past the old record numbers: the
     BOOT record in the replay shows the old session is over."""
-    sid = ridelog.start_session(1, "dev-1", 50, [10, 15, 25, 10], [20, 15, 30, 250, 5, 300, 180])
+    sid = ridelog.start_session(1, "dev-1", 50, [10, 15, 25, 10], [20, 15, 30, 250, 5, 300, 180, 250])
     ridelog.add_records(sid, [frame("E", 50, 5000, "U", "START", 0)])
     ridelog.flush()
     recorder = Recorder(ridelog, 1)

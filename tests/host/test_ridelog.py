@@ -16,7 +16,7 @@ from softcrank.frames import Frame, parse
 from softcrank.store.ridelog import Gap, RideLog, RideLogError, default_path
 from softcrank_fw import protocol as P
 
-CAPS = [20, 15, 30, 250, 5, 300, 180]  # the firmware's defaults
+CAPS = [20, 15, 30, 250, 5, 300, 180, 250]  # the firmware's defaults
 GOALS = [10, 15, 25, 10]
 WRAP = P.REC_MODULO  # record numbers wrap here
 
@@ -82,7 +82,7 @@ def test_the_tables_store_every_field_the_protocol_defines(path):
 
     assert columns("samples") == ["session_id", "rec", "pos"] + [n for n, _ in P.DEVICE_MESSAGES["T"] if n != "rec"]
     assert columns("events") == ["session_id", "rec", "pos"] + [n for n, _ in P.DEVICE_MESSAGES["E"] if n != "rec"]
-    caps = [name for name, _ in P.CAPS_FIELDS]
+    caps = [name for name, _ in P.CAPS_FIELDS if name != "patient"]  # whose: the row's patient_id
     assert [c for c in columns("caps_history") if c in caps] == caps
     assert [c for c in columns("sessions") if c in caps] == caps
     goals = [name for name, _ in P.GOALS_FIELDS]
@@ -106,7 +106,7 @@ def test_an_older_file_is_upgraded_in_place_and_keeps_its_data(path):
     for session in (1, 2):
         db.execute("INSERT INTO sessions (id, patient_id, device_id, started_at, start_rec, %s, %s) "
                    "VALUES (?, 1, 'dev', '2025-01-0%d', 0, %s)"
-                   % (", ".join(R.GOAL_NAMES), ", ".join(R.CAP_NAMES), session, ", ".join(map(str, GOALS + CAPS))),
+                   % (", ".join(R.GOAL_NAMES), ", ".join(R.CAP_NAMES[:7]), session, ", ".join(map(str, GOALS + CAPS[:7]))),
                    (session,))
     db.execute("INSERT INTO samples VALUES (2, 5, 5, 500, 'W', 200, 1000, 900, 100, 60, 8)")
     db.close()
@@ -117,6 +117,7 @@ def test_an_older_file_is_upgraded_in_place_and_keeps_its_data(path):
         assert first["ended_at"] == "2025-02-01T00:00:00.000+00:00" and first["end_state"] is None
         assert log.open_session("dev")["id"] == second["id"] == 2
         assert [s.rec for s in log.samples(2)] == [5]
+        assert log.session(2)["caps"]["spasm_r_n"] == CAPS[3]  # v6: the one threshold became both legs'
         with pytest.raises(RideLogError, match="still has session 2 open"):
             log.start_session(1, "dev", 10, GOALS, CAPS)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == R.SCHEMA_VERSION
@@ -215,8 +216,8 @@ def test_a_patient_needs_a_name_and_a_known_affected_side(log, name, side):
 
 def test_caps_keep_an_audit_trail_and_the_latest_are_current(log, patient):
     assert log.current_caps(patient) == dict(zip(R.CAP_NAMES, CAPS))  # the firmware's defaults
-    log.set_caps(patient, [25, 20, 30, 250, 5, 300, 180], "dr. Rossi", "three good sessions")
-    log.set_caps(patient, dict(zip(R.CAP_NAMES, [30, 20, 30, 250, 5, 300, 180])), "dr. Rossi", "")
+    log.set_caps(patient, [25, 20, 30, 250, 5, 300, 180, 250], "dr. Rossi", "three good sessions")
+    log.set_caps(patient, dict(zip(R.CAP_NAMES, [30, 20, 30, 250, 5, 300, 180, 250])), "dr. Rossi", "")
     history = log.caps_history(patient)
     assert [(h["set_by"], h["caps"]["max_res_pct"], h["reason"]) for h in history] == [
         ("dr. Rossi", 25, "three good sessions"), ("dr. Rossi", 30, "")]
@@ -224,10 +225,10 @@ def test_caps_keep_an_audit_trail_and_the_latest_are_current(log, patient):
 
 
 @pytest.mark.parametrize("caps, why", [
-    ([101, 15, 30, 250, 5, 300, 180], "max_res_pct must be 0..100, got 101"),
-    ([20, 5, 30, 250, 5, 300, 180], "300 s warm-up leaves under 60 s of work in 5 minutes"),
-    ([20, 15, 30, 250, 5, 300], "need 7 values"),
-    ([20, 15, 30, 250, 5, 300, True], "cooldown_s must be an integer"),
+    ([101, 15, 30, 250, 5, 300, 180, 250], "max_res_pct must be 0..100, got 101"),
+    ([20, 5, 30, 250, 5, 300, 180, 250], "300 s warm-up leaves under 60 s of work in 5 minutes"),
+    ([20, 15, 30, 250, 5, 300], "need 8 values"),
+    ([20, 15, 30, 250, 5, 300, True, 250], "cooldown_s must be an integer"),
     ({"max_res_pct": 20}, "need exactly max_res_pct, max_dur_min"),
 ])
 def test_caps_the_firmware_would_refuse_are_refused_and_change_nothing(log, patient, caps, why):
@@ -246,7 +247,7 @@ def test_caps_need_a_known_patient_and_someone_who_set_them(log, patient):
 # --- sessions -------------------------------------------------------------------------------
 
 def test_a_session_stores_the_goals_and_caps_in_force_at_its_start(log, patient):
-    caps = parse(P.encode("C", 1, CAPS + [3]))  # the device's own frames (with their counter) are accepted as they are
+    caps = parse(P.encode("C", 1, CAPS + [7, 3]))  # the device's own frames (patient 7, counter 3) (with their counter) are accepted as they are
     session = log.start_session(patient, "dev", 1000, parse(P.encode("G", 2, GOALS)), caps)
     stored = log.session(session)
     assert stored["goals"] == dict(zip(R.GOAL_NAMES, GOALS)) and stored["caps"] == dict(zip(R.CAP_NAMES, CAPS))

@@ -19,7 +19,7 @@ from softcrank.sim.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
 from softcrank_fw.ring import rec_diff
 
-RIDE_CAPS = [20, 15, 30, 250, 5, 60, 60]  # 1 min warm-up, 1 min cool-down
+RIDE_CAPS = [20, 15, 30, 250, 5, 60, 60, 250]  # 1 min warm-up, 1 min cool-down
 
 
 def scaled(speed, **kw):

@@ -21,7 +21,7 @@ from softcrank_fw.limits import CAP_LIMITS
 
 PIN = "482913"
 CAPS = {"max_res_pct": 30, "max_dur_min": 20, "max_cad_rpm": 40, "spasm_n": 300, "ramp_pct_min": 6,
-        "warmup_s": 120, "cooldown_s": 120}
+        "warmup_s": 120, "cooldown_s": 120, "spasm_r_n": 250}
 DEFAULTS = dict(zip(CAPS, [lim[0] for lim in CAP_LIMITS]))
 
 
@@ -173,7 +173,8 @@ def test_signed_caps_are_accepted_recorded_and_survive_a_reboot(provisioned, log
     with VirtualBoard(flash=flash, speed=10) as rebooted:  # power off and on: no host needed for the caps
         with Link(rebooted.port) as link:
             c = link.info["C"]
-        assert c["max_res_pct"] == 25 and c["counter"] == 2
+        assert c["max_res_pct"] == 25 and c["counter"] == 2 and c["patient"] == patient  # whose caps
+        assert link.info["H"]["patient"] == patient
         assert events_on(rebooted.port, "CAPS") == [1]  # restored from flash at start-up
 
 
@@ -194,7 +195,7 @@ def test_a_replayed_frame_and_a_forged_one_are_refused_by_the_trainer_and_logged
     sink = []
     with Link(board.port, store=sink.extend) as link:
         therapist.send_caps(link, log, patient, CAPS, PIN, "dr. Rossi")
-        values = list(CAPS.values())
+        values = therapist.with_patient(list(CAPS.values()), patient)
         recorded = values + [1, therapist.caps_tag(key, device, 1, values)]  # what an eavesdropper saw
         with pytest.raises(CommandRefused) as replay:
             link.command("CAPS", *recorded)
@@ -231,7 +232,7 @@ def test_a_trainer_without_a_key_refuses_caps(tmp_path, log, patient):
     assert [o for a, o in actions(log) if a == "caps"][0].startswith("refused by the trainer: NOKEY")
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"format": 1, "counter": 5, "caps": [90, 15, 30, 250, 5, 300, 180], '
+@pytest.mark.parametrize("content", ["{not json", '{"format": 1, "counter": 5, "caps": [90, 15, 30, 250, 5, 300, 180, 250], '
                                      '"check": "0000000000000000"}'])
 def test_a_corrupt_caps_file_on_flash_gives_the_defaults_and_an_event(tmp_path, content):
     flash = tmp_path / "flash"
@@ -286,7 +287,7 @@ def test_a_protocol_version_mismatch_reads_clearly_on_the_command_line(tmp_path,
     with VirtualBoard(flash=flash, speed=10):
         pass
     (flash / "softcrank_fw" / "protocol.mpy").unlink(missing_ok=True)  # firmware speaking protocol 1
-    text = open(P.__file__).read().replace("PROTOCOL_VERSION = const(2)", "PROTOCOL_VERSION = const(1)")
+    text = open(P.__file__).read().replace("PROTOCOL_VERSION = const(3)", "PROTOCOL_VERSION = const(1)")
     assert "const(1)" in text
     (flash / "softcrank_fw" / "protocol.py").write_text(text)
     therapist.set_pin(log, PIN)
@@ -294,5 +295,5 @@ def test_a_protocol_version_mismatch_reads_clearly_on_the_command_line(tmp_path,
         code, out, err = run_cli(monkeypatch, capsys, ["caps", "--db", str(log.path), "--patient", "Ann B", "--port",
                                                        board.port, "--max-res", "25", "--pin-stdin"], PIN + "\n")
     assert code == 1
-    assert "the trainer speaks protocol 1, this softcrank speaks 2: update the trainer's firmware (softcrank deploy)" in err
+    assert "the trainer speaks protocol 1, this softcrank speaks 3: update the trainer's firmware (softcrank deploy)" in err
     assert log.caps_history(patient) == []

@@ -21,7 +21,7 @@ from softcrank.sim.virtual_board import VirtualBoard
 from softcrank_fw import FIRMWARE_VERSION
 from softcrank_fw import protocol as P
 
-SHORT_CAPS = [20, 5, 30, 250, 10, 60, 60]  # 1 min warm-up, cool-down 1 min, at most 5 min riding
+SHORT_CAPS = [20, 5, 30, 250, 10, 60, 60, 250]  # 1 min warm-up, cool-down 1 min, at most 5 min riding
 
 
 def handshake(port_path, want="H", timeout=10):
@@ -68,7 +68,7 @@ def test_a_scenario_rides_a_whole_session_to_done_over_the_pty():
 def test_a_spasm_in_a_scenario_unloads_the_brake_and_rests():
     scenario = str(scenario_path("spasms"))
     with VirtualBoard(scenario=scenario, speed=60, key=DEMO_KEY) as board:
-        result, _ = ride_over(board, caps=[20, 10, 30, 250, 10, 300, 60], work_min=3, timeout_s=180)
+        result, _ = ride_over(board, caps=[20, 10, 30, 250, 10, 300, 60, 250], work_min=3, timeout_s=180)
     events = result["events"]
     assert ("SPASM", P.SPASM_FORCE_L) in events and ("REST_END", 0) in events
     assert result["missing"] == 0
@@ -136,10 +136,12 @@ def test_a_host_that_stops_reading_loses_no_record():
 
 def test_a_tare_is_saved_on_the_flash_and_survives_a_reboot(tmp_path):
     flash = tmp_path / "flash"
-    with VirtualBoard(flash=flash, speed=10) as board:
+    with VirtualBoard(flash=flash, speed=10, scenario=str(scenario_path("feet-off"))) as board:
         with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
             send = Commander()
             port.write(send("HELLO", P.PROTOCOL_VERSION))
+            # TARE wants a whole still, quiet second first (docs/safety.md): 2.5 virtual s of it
+            assert await_frame(port, lambda f: f.type == "T" and f["t_ms"] >= 2500, 20) is not None
             port.write(send("TARE"))
             tared = await_frame(port, lambda f: f.type == "K" and (flash / "calibration.json").exists(), 20)
             assert tared is not None

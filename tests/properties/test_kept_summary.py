@@ -17,7 +17,7 @@ from softcrank.store.ridelog import RideLog
 from softcrank.store.sums import SUMS_BLOCK
 from softcrank_fw import protocol as P
 
-CAPS = [20, 15, 30, 250, 5, 300, 180]
+CAPS = [20, 15, 30, 250, 5, 300, 180, 250]
 GOALS = [10, 15, 25, 10]
 T_NAMES = [name for name, _ in P.DEVICE_MESSAGES["T"]]
 E_NAMES = [name for name, _ in P.DEVICE_MESSAGES["E"]]

@@ -309,7 +309,7 @@ SUMMARY_VERSION = 3  # 2: backward pedalling counts in the cadence and force ave
 def summary_of(ridelog: RideLog, session_id: int) -> Summary:
     """summarize()'s figures the quick way: from the sums the ride log keeps as records arrive
     (summary_kept), so Review opens a 2-hour ride at once; for a session without them (stored
-    before schema 7), summarize() kept in the ride log once the session has ended, so only the
+    before schema 8), summarize() kept in the ride log once the session has ended, so only the
     first opening reads every sample. A cached entry is used only while the session's records
     and end are what it was computed from (see RideLog.summary_fingerprint); a ride log that
     cannot be written just goes uncached."""

@@ -62,7 +62,7 @@ class RideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
     `batch_size` and `max_delay_s` say when added records are committed (BATCH_SIZE,
     MAX_DELAY_S); `clock` gives the wall-clock timestamps (ISO-8601 UTC) it stores.
     `keep_sums=False` stores samples without keeping the summary's sums (sums.py): the
-    sessions it writes to then summarize from every sample, as before schema 7."""
+    sessions it writes to then summarize from every sample, as before schema 8."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, batch_size: int = BATCH_SIZE,
                  max_delay_s: float = MAX_DELAY_S, clock: Callable[[], str] = _utc_now,

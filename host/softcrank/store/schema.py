@@ -151,11 +151,19 @@ def _v6(db: sqlite3.Connection, now: str) -> None:
 
 
 def _v7(db: sqlite3.Connection, now: str) -> None:
+    """Protocol 3: a spasm threshold per leg. `spasm_n` becomes the left pedal's; the right's
+    starts as the same value, which is what every older entry meant (one threshold for both)."""
+    for table in ("caps_history", "sessions"):
+        db.execute("ALTER TABLE %s ADD COLUMN spasm_r_n INTEGER NOT NULL DEFAULT 250" % table)
+        db.execute("UPDATE %s SET spasm_r_n = spasm_n" % table)
+
+
+def _v8(db: sqlite3.Connection, now: str) -> None:
     """The summary's sums, kept as samples are stored (sums.py): per block of record positions,
-    as the JSON text of clinical/summary.py's Sums (WITHOUT ROWID: one b-tree, one page less
-    to write a commit), and in sessions.sums_kept the version of
-    the arithmetic while the blocks are complete. Sessions stored before have none (NULL):
-    they are summarized from every sample, as before."""
+    as the JSON text of clinical/summary.py's Sums (WITHOUT ROWID: one b-tree, one page less to
+    write a commit), and in sessions.sums_kept the version of the arithmetic while the blocks
+    are complete. Sessions stored before have none (NULL): they are summarized from every
+    sample, as before."""
     db.execute("ALTER TABLE sessions ADD COLUMN sums_kept INTEGER")
     db.execute("""CREATE TABLE sample_sums (
         session_id INTEGER NOT NULL REFERENCES sessions (id),
@@ -164,4 +172,4 @@ def _v7(db: sqlite3.Connection, now: str) -> None:
         PRIMARY KEY (session_id, block)) WITHOUT ROWID""")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)

@@ -22,7 +22,7 @@ samples' weights change, and where their sums go:
 - sessions.sums_kept holds the keeper's version while the blocks are complete. A writer
   with no keeper (nothing imported clinical/summary.py) or another version clears it and the
   blocks in the same transaction, and readers fall back to reading every sample: slower,
-  never wrong. Sessions stored before schema 7 have none either.
+  never wrong. Sessions stored before schema 8 have none either.
 
 A back end other than SQLite (PostgreSQL, say) implements the same: the column, the table,
 _sums_before/_sums_after around its insert in flush(), and kept_sums() below.

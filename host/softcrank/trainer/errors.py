@@ -18,6 +18,7 @@ NAK_MEANINGS = {
     "STALE": "an old caps request sent again (a replay)",
     "NOKEY": "the trainer has no key: softcrank deploy writes one",
     "UNSAVED": "the trainer could not save the caps",
+    "LOADED": "the pedals must be unloaded and still to tare: feet off, wait a second",
 }
 
 

@@ -71,7 +71,7 @@ class Link(Handshake, RecordReader):
         in record order. Called from the reader thread: post a message, do not block.
     on_state(state, detail): every change of state or of its explanation.
     on_lost(Lost): records that are gone for good; never silent.
-    An exception in on_frame, on_state or on_lost is logged (logging, "softcrank.link") and
+    An exception in on_frame, on_state or on_lost is logged (logging, "softcrank.trainer.link") and
     the link carries on; one in store() or committed() counts as a lost link (see store).
     """
 

@@ -51,7 +51,7 @@ MIN_PIN = 6
 MAX_PIN = 64
 _SALT_BYTES = 16
 _NONCE_BYTES = 16
-CAP_NAMES = tuple(name for name, _ in P.CAPS_FIELDS)
+CAP_NAMES = tuple(name for name, _ in P.CAPS_FIELDS if name != "patient")  # the limits; the patient is added when signed
 
 
 class TherapistError(Exception):
@@ -157,6 +157,12 @@ class Keys:
                         hashlib.sha256).digest()
 
 
+def with_patient(values: Sequence[int], patient: int) -> list[int]:
+    """CAPS's values on the wire (protocol 3): the limits, then whom they were set for."""
+    values = list(values)
+    return values + [patient] if len(values) == len(CAP_NAMES) else values
+
+
 def caps_tag(key: bytes, device_id: str, counter: int, values: Sequence[int]) -> str:
     """The CAPS tag, computed with the standard library's hmac (the firmware has its own)."""
     mac = hmac.new(key, capsauth.message(device_id, counter, values), hashlib.sha256).digest()
@@ -166,7 +172,9 @@ def caps_tag(key: bytes, device_id: str, counter: int, values: Sequence[int]) ->
 def send_caps(link, ridelog: RideLog, patient_id: int, values, pin: str, set_by: str, reason: str = "") -> dict:
     """Set the patient's caps on the connected trainer; returns the caps it now reports (its C).
 
-    `values`: the seven caps by name (a mapping) or in protocol order. Checked first (ValueError
+    `values`: the caps by name (a mapping) or in protocol order, without the patient: the
+    frame says they were set for `patient_id` (protocol 3), so the trainer can report whose
+    caps it holds (its C and H frames). Checked first (ValueError
     if the trainer would refuse them), then the PIN (PinRefused: logged, nothing sent), then
     sent signed with a counter above any the trainer or this laptop used; the trainer's refusal
     is logged and raised as CommandRefused. Accepted caps go into the patient's caps_history."""
@@ -189,7 +197,8 @@ def send_caps(link, ridelog: RideLog, patient_id: int, values, pin: str, set_by:
     counter = max(c["counter"], row["last_counter"] if row else 0) + 1
     ridelog.use_counter(device, counter)
     try:
-        frames = link.command("CAPS", *caps, counter, caps_tag(key, device, counter, caps))
+        signed = with_patient(caps, patient_id)
+        frames = link.command("CAPS", *signed, counter, caps_tag(key, device, counter, signed))
     except CommandRefused as e:
         ridelog.audit("caps", "refused by the trainer: %s (%s)" % (e.code, NAK_MEANINGS.get(e.code, "?")), patient_id,
                       device, detail)
@@ -205,7 +214,8 @@ def send_caps(link, ridelog: RideLog, patient_id: int, values, pin: str, set_by:
 
 
 def caps_values(values) -> list[int]:
-    """The seven caps in protocol order, if the trainer would take them; else ValueError saying why."""
+    """The caps in protocol order (the limits, not the patient), if the trainer would take them;
+    else ValueError saying why."""
     if isinstance(values, Mapping):
         missing = [name for name in CAP_NAMES if name not in values]
         extra = [name for name in values if name not in CAP_NAMES]

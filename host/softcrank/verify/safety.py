@@ -27,8 +27,9 @@ from typing import Callable
 from ..sim.interpreter import environment, micropython
 from . import faultrun
 from . import fuzz
+from . import hazardruns
 
-INSTANT = ("e-stop input", "spasm", "load cell rail", "load cell jump", "crank sensor dead", "duration cap")
+INSTANT = ("e-stop input", "spasm", "flexor spasm", "load cell rail", "load cell jump", "duration cap")
 
 
 def start_soak(runtime: str, hours: float, seed: int) -> subprocess.Popen:
@@ -52,7 +53,7 @@ def finish_soak(proc: subprocess.Popen) -> dict:
 
 def run_faults(log: Callable[[str], None]) -> tuple[list[faultrun.Result], list[tuple[str, str]]]:
     results, failures = [], []
-    for name, run in faultrun.RUNS:
+    for name, run in faultrun.RUNS + hazardruns.RUNS:
         started = time.monotonic()
         try:
             result = run()

@@ -26,7 +26,8 @@ from .base import AppScreen
 
 LABELS = {
     "max_res_pct": "Resistance cap, %", "max_dur_min": "Session cap, min", "max_cad_rpm": "Cadence cap, rpm",
-    "spasm_n": "Spasm threshold, N", "ramp_pct_min": "Ramp, % a minute", "warmup_s": "Warm-up, s",
+    "spasm_n": "Spasm, left, N", "spasm_r_n": "Spasm, right, N", "ramp_pct_min": "Ramp, % a minute",
+    "warmup_s": "Warm-up, s",
     "cooldown_s": "Cool-down, s", "dur_min": "Work, min", "cad_lo_rpm": "Band low, rpm",
     "cad_hi_rpm": "Band high, rpm", "res_pct": "Work resistance, %", "sessions_per_week": "Sessions a week",
 }

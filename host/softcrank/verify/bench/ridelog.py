@@ -31,7 +31,7 @@ FRAMES_PER_CALL = 5  # what the link's reader hands over per read at 50 Hz (0.1 
 PLOT_POINTS = 1000  # a plot a screen wide
 EXPORT_FORMATS = ("csv", "fit", "tcx")
 RATIO_SAMPLES = 30_000  # 10 minutes at 50 Hz: enough commits (600) to average the disk out
-CAPS = [20, 90, 30, 250, 5, 300, 180]
+CAPS = [20, 90, 30, 250, 5, 300, 180, 250]
 GOALS = [85, 15, 25, 10]
 
 
@@ -93,7 +93,7 @@ def review(path: Path, session: int) -> dict:
     """Seconds to open the log and read what the review screen shows, the first time: plot
     points and summary_of (from the sums the ride log kept while storing); then, beside it,
     the full computation (summarize, every sample: what the first opening cost before the
-    sums were kept, and what a session stored before schema 7 still costs once); then a
+    sums were kept, and what a session stored before schema 8 still costs once); then a
     later opening (summary_of again, as Review, Progress and `show` do it)."""
     t0 = time.perf_counter()
     with RideLog(path) as log:
@@ -165,7 +165,7 @@ def run(quick: bool) -> list[Figure]:
         Figure("ridelog.open_total_s", "open for review the first time: plot + summary",
                round(seen["plot_s"] + seen["summary_s"], 3), "s", "0.3 s"),
         Figure("ridelog.full_summary_s", "beside it: the full computation (summarize, every sample; the first "
-               "opening before schema 7)", round(seen["full_s"], 3), "s"),
+               "opening before schema 8)", round(seen["full_s"], 3), "s"),
         Figure("ridelog.reopen_s", "open it again: plot + summary", round(seen["reopen_s"], 3), "s", "0.3 s"),
     ] + [Figure("ridelog.export_%s_s" % fmt, "export it as %s (%.1f MB)" % (fmt.upper(), mb), round(seconds, 3), "s",
                 "1 s") for fmt, (seconds, mb) in exported.items()]
