@@ -127,6 +127,25 @@ def _message(exc) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+class PlainCursor:
+    """sqlite3's cursor with `row_factory = None`: `execute`, then `fetchmany` of tuples."""
+
+    row_factory = None  # assigned by callers as on sqlite3; rows are tuples whatever it is
+
+    def __init__(self, raw) -> None:
+        from psycopg.rows import tuple_row
+
+        self._cursor = raw.cursor(row_factory=tuple_row)
+
+    def execute(self, sql: str, args: Iterable[Any] = ()) -> "PlainCursor":
+        text, values, _ = translate(sql, args)
+        _guard(self._cursor.execute, text, values or None)
+        return self
+
+    def fetchmany(self, size: int) -> list[tuple]:
+        return _guard(self._cursor.fetchmany, size)
+
+
 class Connection:
     """A psycopg connection in autocommit mode, with SQLite's calls (see the module's text)."""
 
@@ -148,6 +167,11 @@ class Connection:
         if returns_id:
             lastrowid = _guard(cursor.fetchone)[0]
         return Cursor(cursor, lastrowid)
+
+    def cursor(self) -> "PlainCursor":
+        """A cursor of plain tuples, as sqlite3's `cursor()` with `row_factory = None` gives
+        (sessions.sample_rows reads every sample of a long ride this way)."""
+        return PlainCursor(self.raw)
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         rows = list(rows)

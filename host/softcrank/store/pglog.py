@@ -31,6 +31,7 @@ from .plans import Plans
 from .records import (BATCH_SIZE, MAX_DELAY_S, SAMPLE_FIELDS, RideLogError, Sample, _is_int, _locked, _utc_now)
 from .sessions import Sessions
 from .summaries import Summaries
+from .sums import KeptSums
 
 CLINIC_SCHEMA_VERSION = len(MIGRATIONS)
 _MIGRATION_LOCK = 0x53434B31  # pg_advisory_xact_lock's key while migrating: "SCK1"
@@ -64,8 +65,14 @@ def connect(url: str):
         raise RideLogError("cannot open the clinic store %s: %s" % (redact(url), str(exc).strip())) from exc
 
 
-class PgRideLog(Patients, Plans, Auth, Sessions, Summaries):
-    """The ride log in a PostgreSQL database. Every refusal raises RideLogError before writing."""
+class PgRideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
+    """The ride log in a PostgreSQL database. Every refusal raises RideLogError before writing.
+
+    It keeps no running sums of the summary (sums.py, keep_sums False): a session's summary is
+    computed once from its samples and then kept in `summaries`, as before SQLite's schema 9;
+    sync carries the laptop's kept summary along with its session."""
+
+    keep_sums = False
 
     def __init__(self, url: str, *, batch_size: int = BATCH_SIZE, max_delay_s: float = MAX_DELAY_S,
                  clock: Callable[[], str] = _utc_now) -> None:

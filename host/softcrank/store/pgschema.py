@@ -56,6 +56,7 @@ _V1 = (
         %s, %s,
         ended_at TEXT, end_state TEXT,
         firmware TEXT, protocol INTEGER, app_version TEXT,
+        sums_kept INTEGER,  -- always NULL here: the clinic store keeps no running sums (pglog.py)
         laptop TEXT,
         sync_fingerprint TEXT,
         UNIQUE (device_id, started_at, start_rec))""" % (_ID, _UID, _GOALS, _INTS),

@@ -46,6 +46,7 @@ from .plans import Plans
 from .schema import MIGRATIONS
 from .sessions import Sessions
 from .summaries import Summaries
+from .sums import KeptSums
 
 __all__ = [
     "RideLog", "RideLogError", "Sample", "Event", "Gap", "default_path",
@@ -55,14 +56,17 @@ __all__ = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class RideLog(Patients, Plans, Auth, Sessions, Summaries):
+class RideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
     """The ride log in one SQLite file. Every refusal raises RideLogError before writing.
 
     `batch_size` and `max_delay_s` say when added records are committed (BATCH_SIZE,
-    MAX_DELAY_S); `clock` gives the wall-clock timestamps (ISO-8601 UTC) it stores."""
+    MAX_DELAY_S); `clock` gives the wall-clock timestamps (ISO-8601 UTC) it stores.
+    `keep_sums=False` stores samples without keeping the summary's sums (sums.py): the
+    sessions it writes to then summarize from every sample, as before schema 9."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, batch_size: int = BATCH_SIZE,
-                 max_delay_s: float = MAX_DELAY_S, clock: Callable[[], str] = _utc_now) -> None:
+                 max_delay_s: float = MAX_DELAY_S, clock: Callable[[], str] = _utc_now,
+                 keep_sums: bool = True) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise RideLogError("batch_size must be a positive integer, got %r" % (batch_size,))
         if not isinstance(max_delay_s, (int, float)) or not max_delay_s >= 0:
@@ -71,6 +75,7 @@ class RideLog(Patients, Plans, Auth, Sessions, Summaries):
         self.batch_size = batch_size
         self.max_delay_s = max_delay_s
         self._clock = clock
+        self.keep_sums = keep_sums
         self._lock = threading.RLock()
         self._samples: list[tuple] = []  # rows not committed yet
         self._events: list[tuple] = []

@@ -52,6 +52,9 @@ def add_session(log: RideLog, clock: Clock, patient_id: int, device: str, start_
         db.executemany(_INSERT_EVENT, [(session, 0, start_rec, 0, "U", "START", 0),
                                        (session, count + 1, (start_rec + count + 1) % (1 << 30),
                                         (count + 1) * (1000 // hz), "D", "DONE", 0)])
+        # Written past add_records, so past the summary's running sums (store/sums.py): say so,
+        # and the session is summarized from its samples, as any writer without the sums must.
+        db.execute("UPDATE sessions SET sums_kept = NULL WHERE id = ?", (session,))
     clock.when += timedelta(seconds=count // hz)
     log.end_session(session, "D")
     return session

@@ -51,7 +51,7 @@ SCENARIOS = {
 }
 CAUSE_EVENTS = {"spasm": "SPASM", "estop": "ESTOP", "fault": "FAULT"}
 # 20 % cap, 30 min, 30 rpm, 250 N, 30 %/min ramp, no warm-up, 1 min cool-down (faultrun.py's)
-CAPS = [20, 30, 30, 250, 30, 0, 60]
+CAPS = [20, 30, 30, 250, 30, 0, 60, 250]  # protocol 3: eight limits (signed adds the patient)
 GOALS = [25, 15, 25, 20]
 
 
