@@ -6,6 +6,7 @@ import sys
 
 from . import caps, logs
 from .boards import app_command, deploy_command, demo_app_command, demo_command, decode_command, sim_command
+from .output import quiet_broken_pipe
 from .parser import build_parser
 from .ride import ride_command
 from .tools import bench_command, safety_command
@@ -14,6 +15,18 @@ __all__ = ["build_parser", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The entry point: every command, with a reader of standard output that went away
+    (`softcrank show 1 | head -1`) a quiet exit 0 (output.py)."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # inside the guard: a closed pipe shows here, not at the interpreter's exit
+        return status
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
