@@ -60,8 +60,11 @@ def ridelog_command(args) -> int:
     command = {"patients": logs.patients, "sessions": logs.sessions, "show": logs.show,
                "export": logs.export, "pin": caps.pin, "caps": caps.caps}[args.command]
     try:
-        with RideLog(args.db) as log:
+        creates = args.command == "patients" and bool(args.add)  # the one ride-log command that may begin a log
+        with RideLog(args.db, create=creates) as log:
             return command(log, args)
+    except BrokenPipeError:
+        raise  # the reader went away: main's guard makes it a quiet exit 0
     except (logs.NotFound, ExportError, BadPin, ValueError) as e:  # bad input: nothing changed
         print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
         return 2

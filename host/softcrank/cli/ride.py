@@ -316,13 +316,15 @@ def ride_command(args) -> int:
 
     signal.signal(signal.SIGTERM, _interrupted)  # a service manager's stop: end the session cleanly
     try:
-        with RideLog(args.db) as log:
+        with RideLog(args.db, create=False) as log:  # a mistyped --db is not a new, empty log
             patient = logcmds.find_patient(log, args.patient)
             result = record_session(log, patient["id"], args.port, work_min=args.work, every_s=args.every,
                                     speed=args.speed, write=Lines(), new=args.new, give_up_s=args.give_up)
     except logcmds.NotFound as e:
         print("softcrank ride: %s" % e, file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        raise  # main's guard: a quiet exit 0
     except (RideError, RideLogError, OSError) as e:
         print("softcrank ride: %s" % e, file=sys.stderr)
         return 1
