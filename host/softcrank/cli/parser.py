@@ -213,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(faults survived, frames fuzzed, samples lost, worst ticks to brake zero). Exit status 1 if "
         "any promise broke. Takes about 10 minutes with the defaults.",
     )
+    safety.add_argument("--kills", type=_count, default=20, metavar="N", help="kills of softcrank ride in the "
+                        "kill-and-restart loop (default 20; 0: no loop)")
     safety.add_argument("--frames", type=_count, default=10_000, metavar="N", help="fuzzed lines to send (default 10000; 0: no fuzz)")
     safety.add_argument("--soak-hours", type=_hours, default=8.0, metavar="H", help="virtual hours of soak (default 8; 0: no soak)")
     safety.add_argument("--seed", type=int, default=1, metavar="N", help="seed of the fuzz and the soak (default 1)")
