@@ -42,11 +42,15 @@ EXIT_LIMIT_S = 60.0  # real seconds: ride never runs longer than this after its 
 _LOST = re.compile(r"records (\d+)-(\d+) \((\d+)\) could not be fetched")
 
 
-def kill_loop(kills: int = 20, speed: float = 20.0, seed: int = 1, alive_s: tuple = (0.05, 2.5),
+def kill_loop(kills: int = 20, speed: float = 20.0, seed: int = 1, alive_s: tuple = (0.0, 2.0),
               outage_s: tuple = (0.0, 1.5), long_outage_virtual_s: float = 1.3 * RING_RECORDS / RATE_HZ,
-              work_min: int = 10, log: Callable[[str], object] = lambda line: None) -> dict:
+              work_min: int = 10, early_share: float = 0.2, log: Callable[[str], object] = lambda line: None) -> dict:
     """Run the loop; returns its figures and `problems` (empty when every check held).
-    Times are real seconds but `long_outage_virtual_s`, in the trainer's seconds."""
+    Times are real seconds but `long_outage_virtual_s`, in the trainer's seconds. A share
+    `early_share` of the kills land in the first second of a ride (while Python starts, or in
+    its handshake); the others `alive_s` after it connected (starting Python and importing
+    softcrank takes 1-5 s on a loaded laptop: kills timed from the start alone would rarely
+    let a ride connect)."""
     rng = random.Random(seed)
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="softcrank-killloop-") as tmp, VirtualBoard(speed=speed) as board:
@@ -56,11 +60,17 @@ def kill_loop(kills: int = 20, speed: float = 20.0, seed: int = 1, alive_s: tupl
         outputs: list[str] = []
         started = time.monotonic()
         kill_times: list[float] = []
+        early = False
         for i in range(kills):
             proc, out = _ride(db, board.port, speed, Path(tmp) / ("ride-%02d.txt" % i), work_min if i == 0 else None)
             if i == 0:
                 _wait_for_session(db, proc)  # a kill before START is stored leaves a session the log does not know
-            time.sleep(rng.uniform(*alive_s))
+            early = i > 0 and not early and rng.random() < early_share  # never two in a row: their outages add up
+            if early:
+                time.sleep(rng.uniform(0.05, 1.0))
+            else:
+                _wait_for_line(out, "link: connected", proc)
+                time.sleep(rng.uniform(*alive_s))
             if proc.poll() is not None:
                 problems.append("ride %d ended by itself before its kill (exit %s)" % (i, proc.returncode))
             proc.send_signal(signal.SIGKILL)
@@ -77,17 +87,12 @@ def kill_loop(kills: int = 20, speed: float = 20.0, seed: int = 1, alive_s: tupl
         final_out = Path(tmp) / "ride-final.txt"
         proc, out = _ride(db, board.port, speed, final_out, None)
         began = time.monotonic()
-        try:
-            proc.wait(timeout=EXIT_LIMIT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            problems.append("the last ride was still running %.0f s after it started" % EXIT_LIMIT_S)
+        after_end = _follow_last(db, proc, began + 30 * 60 / speed + EXIT_LIMIT_S, problems)
         final_s = time.monotonic() - began
         final = out.read_text()
         outputs.append(final)
         figures = _check(db, final, outputs, problems)
-    figures.update(kills=kills, speed=speed, seed=seed, final_ride_s=round(final_s, 1),
+    figures.update(kills=kills, speed=speed, seed=seed, final_ride_s=round(final_s, 1), exit_after_end_s=after_end,
                    long_outage_virtual_s=long_outage_virtual_s, problems=problems, final_output=final)
     return figures
 
@@ -134,6 +139,35 @@ def _ride(db: Path, port: str, speed: float, out_path: Path, work_min: int | Non
     return proc, out_path
 
 
+def _follow_last(db: Path, proc: subprocess.Popen, deadline: float, problems: list[str]) -> float | None:
+    """Wait for the last ride: it may carry the session on to its end (the long outage's pause
+    was still in the ring) or stop it (it was not). Returns the real seconds between the
+    session's end reaching the ride log and the ride's exit; a ride still running EXIT_LIMIT_S
+    after that, or at `deadline`, is a problem (and is killed)."""
+    ended_at = None
+    with RideLog(db) as watcher:
+        while proc.poll() is None:
+            now = time.monotonic()
+            if ended_at is None and watcher.session(watcher.sessions()[0]["id"])["ended_at"] is not None:
+                ended_at = now
+            if (ended_at is not None and now - ended_at > EXIT_LIMIT_S) or now > deadline:
+                proc.kill()
+                proc.wait()
+                problems.append("the last ride was still running %.0f s after its session ended"
+                                % (now - ended_at) if ended_at else "the last ride never ended its session")
+                return None
+            time.sleep(0.2)
+    return round(time.monotonic() - ended_at, 1) if ended_at is not None else 0.0
+
+
+def _wait_for_line(out: Path, text: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if text in out.read_text():
+            return
+        time.sleep(0.02)
+
+
 def _wait_for_session(db: Path, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     with RideLog(db) as watcher:
@@ -161,12 +195,14 @@ def _check(db: Path, final: str, outputs: list[str], problems: list[str]) -> dic
     if len(recs) != len(set(recs)):
         problems.append("%d duplicate records" % (len(recs) - len(set(recs))))
     reported = [tuple(int(x) for x in m.groups()[:2]) for text in outputs for m in _LOST.finditer(text)]
-    if reported != gaps or len(gaps) != 1:
-        problems.append("gaps printed %s, gaps in the ride log %s (expected exactly one, the long outage's)"
-                        % (reported, gaps))
+    # Every gap printed once with exactly its range; the long outage's is the last. Others come
+    # only when a loaded laptop made a short outage longer than the ring (starting Python twice).
+    if reported != gaps or not gaps:
+        problems.append("gaps printed %s, gaps in the ride log %s" % (reported, gaps))
     if row["ended_at"] is None:
         problems.append("the session was left unfinished")
     if "found: " not in final:
         problems.append("the last ride did not say what it found")
-    return {"integrity": integrity, "sessions": len(sessions), "samples": len(samples), "records": len(recs),
+    connected = sum("link: connected" in text for text in outputs)
+    return {"connected": connected, "integrity": integrity, "sessions": len(sessions), "samples": len(samples), "records": len(recs),
             "gaps": gaps, "reported": reported, "end_state": row["end_state"]}
