@@ -139,6 +139,7 @@ def test_a_reboot_seen_in_the_replay_ends_the_resumed_session_there(ridelog):
 
 
 def test_ride_on_the_command_line_names_an_unknown_patient(tmp_path):
+    RideLog(tmp_path / "x.sqlite").close()  # ride opens only an existing log (tests/host/test_cli_paths.py)
     out = subprocess.run([sys.executable, "-m", "softcrank", "ride", "--db", str(tmp_path / "x.sqlite"),
                           "--patient", "Nobody", "--port", os.devnull], capture_output=True, text=True)
     assert out.returncode == 2 and "no patient 'Nobody'" in out.stderr
