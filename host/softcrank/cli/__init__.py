@@ -19,7 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     (`softcrank show 1 | head -1`) a quiet exit 0 (output.py)."""
     try:
         status = _main(argv)
-        sys.stdout.flush()  # inside the guard: a closed pipe shows here, not at the interpreter's exit
+        try:
+            sys.stdout.flush()  # inside the guard: a closed pipe shows here, not at the interpreter's exit
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError):  # a full disk (said by the command already), a closed stream
+            pass
         return status
     except BrokenPipeError:
         quiet_broken_pipe()
