@@ -91,7 +91,9 @@ def test_a_host_killed_mid_ride_is_restarted_and_the_session_ends_whole(ridelog,
         second = ride_process(db, board.port)
         out, _ = second.communicate(timeout=120)
     assert second.returncode == 0, out
-    assert "carrying on with session %d" % session in out
+    found = [line for line in out.splitlines() if line.startswith("found: ")]
+    assert found == ["found: session %d carried on: the trainer paused it because softcrank went quiet; resuming "
+                     "(resistance builds up again from zero)" % session], out
     assert "the link is back: resuming" in out
     (row,) = ridelog.sessions()
     assert row["id"] == session and row["end_state"] == "D"
@@ -137,6 +139,7 @@ def test_a_reboot_seen_in_the_replay_ends_the_resumed_session_there(ridelog):
 
 
 def test_ride_on_the_command_line_names_an_unknown_patient(tmp_path):
+    RideLog(tmp_path / "x.sqlite").close()  # ride opens only an existing log (tests/host/test_cli_paths.py)
     out = subprocess.run([sys.executable, "-m", "softcrank", "ride", "--db", str(tmp_path / "x.sqlite"),
                           "--patient", "Nobody", "--port", os.devnull], capture_output=True, text=True)
     assert out.returncode == 2 and "no patient 'Nobody'" in out.stderr

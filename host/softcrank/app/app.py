@@ -19,7 +19,8 @@ from textual.reactive import reactive
 from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError, default_path
 from .clinicsync import SYNC_EVERY_S, clinic_url, sync_once
 from ..trainer.link import LinkError
-from .messages import (CommandDone, HistoryReady, LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry,
+from ..trainer.plan import clamped
+from .messages import (CommandDone, HistoryReady, LinkChanged, Notice, RecordsLost, SessionChanged, Settings, Telemetry,
                        TrainerEvent)
 from .ridestate import RideState
 from .screens.connect import ConnectScreen, detected_picos
@@ -159,7 +160,11 @@ class SoftcrankApp(App):
         """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START."""
         try:
             plan = self.ridelog.current_plan(self.patient["id"])
-            self.trainer.command("GOALS", *[plan["goals"][name] for name in GOAL_NAMES])
+            asked = plan["goals"]
+            got = {f.type: f for f in self.trainer.command("GOALS", *[asked[name] for name in GOAL_NAMES])}
+            cut = clamped(asked, got["G"], self.trainer.caps) if "G" in got and self.trainer.caps else None
+            if cut:  # before START: the rider hears of it before riding
+                self.post_message(Notice(cut[0].upper() + cut[1:] + ".", "warning"))
             self.trainer.command("START")
             error = None
         except (LinkError, RideLogError) as e:
@@ -221,9 +226,11 @@ class SoftcrankApp(App):
             self.notify("Session %d is in the ride log (Review: F5)." % message.session_id)
 
     def on_records_lost(self, message: RecordsLost) -> None:
-        lost = message.lost
-        self.notify("%s records from %d could not be fetched (%s)." % (lost.count or "Some", lost.first, lost.reason),
-                    severity="warning", timeout=10)
+        words = message.lost.words()
+        self.notify(words[0].upper() + words[1:] + ".", severity="warning", timeout=10)
+
+    def on_notice(self, message: Notice) -> None:
+        self.notify(message.text[0].upper() + message.text[1:], severity=message.severity, timeout=15)
 
     def on_command_done(self, message: CommandDone) -> None:
         if message.error:

@@ -7,6 +7,7 @@ import sys
 from . import caps, logs
 from .clinic import clinic_command, sync_command
 from .boards import app_command, deploy_command, demo_app_command, demo_command, decode_command, sim_command
+from .output import quiet_broken_pipe
 from .parser import build_parser
 from .ride import ride_command
 from .tools import bench_command, safety_command
@@ -15,6 +16,23 @@ __all__ = ["build_parser", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The entry point: every command, with a reader of standard output that went away
+    (`softcrank show 1 | head -1`) a quiet exit 0 (output.py)."""
+    try:
+        status = _main(argv)
+        try:
+            sys.stdout.flush()  # inside the guard: a closed pipe shows here, not at the interpreter's exit
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError):  # a full disk (said by the command already), a closed stream
+            pass
+        return status
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -53,8 +71,11 @@ def ridelog_command(args) -> int:
     command = {"patients": logs.patients, "sessions": logs.sessions, "show": logs.show,
                "export": logs.export, "pin": caps.pin, "caps": caps.caps}[args.command]
     try:
-        with open_store(args.db) as log:
+        creates = args.command == "patients" and bool(args.add)  # the one ride-log command that may begin a log
+        with open_store(args.db, create=creates) as log:  # a file, or a clinic store's URL
             return command(log, args)
+    except BrokenPipeError:
+        raise  # the reader went away: main's guard makes it a quiet exit 0
     except (logs.NotFound, ExportError, BadPin, ValueError) as e:  # bad input: nothing changed
         print("softcrank %s: %s" % (args.command, e), file=sys.stderr)
         return 2

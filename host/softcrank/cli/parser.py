@@ -188,9 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
         "ride", parents=[db], help="record one session headless, for a unit with no screen",
         description="Connects to the trainer, starts a session for the patient (or carries on with "
         "the trainer's unfinished one, after this laptop was restarted), prints what the rider would "
-        "see, and records every sample into the ride log until the session ends. A pause the trainer "
-        "made because the laptop went silent is resumed once the link is back; Ctrl-C stops the "
-        "session (resistance off). Exit status 0 when the session ended with nothing missing.",
+        "see, and records every sample into the ride log until the session ends. After any outage "
+        "(this laptop restarted, the cable out) it asks the trainer what happened and says so in one "
+        "line: the same session carried on, or the session that ended meanwhile and how; it then "
+        "exits, unless --new asks for another session. A pause the trainer made because the laptop "
+        "went silent is resumed once the link is back; a pause whose reason the trainer no longer "
+        "holds stops the session (resistance off). Goals the trainer's caps cut are named before the "
+        "ride starts. Ctrl-C stops the session (resistance off). Exit status 0 when the session "
+        "ended with nothing missing; 1 when records are missing or the trainer stayed away.",
     )
     ride.add_argument("--patient", metavar="P", required=True, help="the patient riding: an id or a name")
     ride.add_argument("--port", metavar="PATH", help="the trainer's serial port or a `softcrank sim` port "
@@ -201,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
                       "of riding (default 30)")
     ride.add_argument("--speed", type=_ride_speed, default=1.0, metavar="X", help="the trainer's clock runs X times "
                       "real time: only for a virtual trainer started with `softcrank sim --speed X` (default 1)")
+    ride.add_argument("--new", action="store_true", help="start a new session even when the ride log's "
+                      "unfinished session ended while softcrank was away (without it, ride reports how that "
+                      "one ended and exits)")
+    ride.add_argument("--give-up", type=_positive_int, default=60, metavar="S", help="give up (exit 1) when "
+                      "the trainer has not answered for S real seconds (default 60); running ride again "
+                      "carries on with the session")
 
     safety = sub.add_parser(
         "safety", help="measure the safety case's figures on the virtual trainer (several minutes)",
@@ -210,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(faults survived, frames fuzzed, samples lost, worst ticks to brake zero). Exit status 1 if "
         "any promise broke. Takes about 10 minutes with the defaults.",
     )
+    safety.add_argument("--kills", type=_count, default=20, metavar="N", help="kills of softcrank ride in the "
+                        "kill-and-restart loop (default 20; 0: no loop)")
     safety.add_argument("--frames", type=_count, default=10_000, metavar="N", help="fuzzed lines to send (default 10000; 0: no fuzz)")
     safety.add_argument("--soak-hours", type=_hours, default=8.0, metavar="H", help="virtual hours of soak (default 8; 0: no soak)")
     safety.add_argument("--seed", type=int, default=1, metavar="N", help="seed of the fuzz and the soak (default 1)")

@@ -29,7 +29,7 @@ def safety_command(args) -> int:
     from ..verify import safety
 
     try:
-        return safety.main(frames=args.frames, soak_hours=args.soak_hours, seed=args.seed)
+        return safety.main(frames=args.frames, soak_hours=args.soak_hours, seed=args.seed, kills=args.kills)
     except InterpreterMissing as e:
         print("softcrank safety: %s" % e, file=sys.stderr)
         return 1

@@ -75,7 +75,9 @@ class PgRideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
     keep_sums = False
 
     def __init__(self, url: str, *, batch_size: int = BATCH_SIZE, max_delay_s: float = MAX_DELAY_S,
-                 clock: Callable[[], str] = _utc_now) -> None:
+                 clock: Callable[[], str] = _utc_now, create: bool = True) -> None:
+        # `create` is RideLog's rule for files (a mistyped path is no new log); a clinic store's
+        # database is made on its server by its administrator, so a wrong URL fails to connect.
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise RideLogError("batch_size must be a positive integer, got %r" % (batch_size,))
         if not isinstance(max_delay_s, (int, float)) or not max_delay_s >= 0:

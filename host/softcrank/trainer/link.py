@@ -247,11 +247,15 @@ class Link(Handshake, RecordReader):
         self._reader.start()
         self._set_state("connecting", "handshake on %s" % self.port_name)
         try:
-            frames, answer = self._exchange("HELLO", [P.PROTOCOL_VERSION])
+            # The handshake waits the real-time answer timeout even at a virtual trainer's speed:
+            # a restarted host finds the port full of the trainer's backlog, which arrives before
+            # the answer, and nothing hurries while the host is away anyway.
+            wait = max(self.answer_timeout_s, ANSWER_TIMEOUT_S)
+            frames, answer = self._exchange("HELLO", [P.PROTOCOL_VERSION], timeout=wait)
             info = {f.type: f for f in frames}
             self._check_hello(info, answer)
             start = self._resume_point(info["H"])
-            _, answer = self._exchange("REPLAY", [start])  # GONE is handled by the reader, in stream order
+            _, answer = self._exchange("REPLAY", [start], timeout=wait)  # GONE is handled by the reader, in stream order
             if answer.type == "N" and answer["code"] != "GONE":
                 raise LinkError("the trainer refused REPLAY %d: %s" % (start, answer["code"]))
         except LinkError as e:
