@@ -9,7 +9,8 @@ A board provides: edges_per_rev, device_id, reset_cause(), calibration() -> the 
 (tare_l, tare_r, cpn_l, cpn_r) or None, save_calibration(tare_l, tare_r, cpn_l, cpn_r)
 (after a TARE or CAL: so a unit calibrated once stays calibrated), device_key() -> the
 key CAPS tags are checked with, or None (capsauth.py), stored_caps() -> (status, counter,
-caps) (capstore.load), save_caps(counter, caps) (raises OSError if the flash will not take
+caps) (capstore.load), caps_history() (capstore.load_history: CAPSLOG's answer, protocol 4;
+optional), save_caps(counter, caps) (raises OSError if the flash will not take
 them), alive() -> bool (False ends the
 loop: the simulated board's host went away; a Pico's is always True),
 wait_tick(period_us) -> ticks_us, sense(inputs, brake_ppm), set_brake(ppm),
@@ -46,7 +47,8 @@ def run(board, ticks=-1, ctl=None):
     else:
         ctl.set_caps(caps, restored=True)
     link = Link(ctl, board.write, board.device_id, stats=stats, key=board.device_key(), caps_counter=counter,
-                save_caps=board.save_caps)
+                save_caps=board.save_caps,
+                history=getattr(board, "caps_history", None))
     link.send_rec = first  # the host gets the start-up events too
     try:
         while ticks != 0 and board.alive():

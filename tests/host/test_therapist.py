@@ -304,7 +304,7 @@ def test_a_protocol_version_mismatch_reads_clearly_on_the_command_line(tmp_path,
     with VirtualBoard(flash=flash, speed=10):
         pass
     (flash / "softcrank_fw" / "protocol.mpy").unlink(missing_ok=True)  # firmware speaking protocol 1
-    text = open(P.__file__).read().replace("PROTOCOL_VERSION = const(3)", "PROTOCOL_VERSION = const(1)")
+    text = open(P.__file__).read().replace("PROTOCOL_VERSION = const(4)", "PROTOCOL_VERSION = const(1)")
     assert "const(1)" in text
     (flash / "softcrank_fw" / "protocol.py").write_text(text)
     therapist.set_pin(log, PIN)

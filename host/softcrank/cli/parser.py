@@ -182,7 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
         "the trainer's unfinished one, after this laptop was restarted), prints what the rider would "
         "see, and records every sample into the ride log until the session ends. A pause the trainer "
         "made because the laptop went silent is resumed once the link is back; Ctrl-C stops the "
-        "session (resistance off). Exit status 0 when the session ended with nothing missing.",
+        "session (resistance off). Caps on the trainer that this ride log cannot account for (written "
+        "to its flash by hand, a counter that went back, a key this laptop did not write: "
+        "docs/security.md) stop the ride before it starts, unless a therapist confirms them with "
+        "--confirm-caps. Exit status 0 when the session ended with nothing missing.",
     )
     ride.add_argument("--patient", metavar="P", required=True, help="the patient riding: an id or a name")
     ride.add_argument("--port", metavar="PATH", help="the trainer's serial port or a `softcrank sim` port "
@@ -193,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
                       "of riding (default 30)")
     ride.add_argument("--speed", type=_ride_speed, default=1.0, metavar="X", help="the trainer's clock runs X times "
                       "real time: only for a virtual trainer started with `softcrank sim --speed X` (default 1)")
+    ride.add_argument("--confirm-caps", action="store_true", help="a therapist accepts caps the ride log cannot "
+                      "account for (asks for the therapist's PIN; logged)")
+    ride.add_argument("--by", default="the therapist", metavar="NAME", help="who confirms (with --confirm-caps)")
+    ride.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input (scripts, tests)")
 
     safety = sub.add_parser(
         "safety", help="measure the safety case's figures on the virtual trainer (several minutes)",

@@ -110,4 +110,4 @@ class Auth:
     def trainer_caps(self, device_id: str) -> list[dict]:
         """Every CAPS this laptop saw the trainer accept, by counter."""
         rows = self._read("SELECT * FROM trainer_caps WHERE device_id = ? ORDER BY counter", (device_id,))
-        return [dict(row, caps=[int(v) for v in row["caps"].split(",")]) for row in rows]
+        return [dict(row, caps=[int(v) for v in row["caps"].split(",") if v]) for row in rows]
