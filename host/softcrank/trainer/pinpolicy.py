@@ -29,7 +29,7 @@ PASSPHRASE_MIN_GUESSES = 10 ** 10  # zxcvbn's estimate: about 21 years of 8 lapt
 # Wrong PINs in a row -> seconds before the next try is taken (issue 15, item 2).
 DELAYS_S = (0, 2, 4, 8, 16)
 LOCK_AFTER = 5  # wrong PINs in a row that lock the PIN
-LOCK_S = 300  # five minutes: 5 tries per 5 min is 1,440 a day, 694 days for half of 10**6 PINs
+LOCK_S = 300  # five minutes: at most 5 tries per 5 min, 1,440 a day: 694 days for all 10**6 6-digit PINs
 
 
 class PolicyError(ValueError):
