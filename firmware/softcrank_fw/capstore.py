@@ -29,7 +29,7 @@ one: a power cut mid-write leaves the old caps, not half a file.
 
 The counter, when the file is lost: it restarts at 0, so a recorded old CAPS frame would pass
 again, until the therapist sets caps again (which raises the counter) or `softcrank deploy`
-writes a new key (which makes every old tag worthless). docs/host.md, "Security model".
+writes a new key (which makes every old tag worthless). docs/security.md.
 """
 
 import json

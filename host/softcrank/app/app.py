@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 
 from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError
+from ..trainer import capscheck
 from ..trainer.link import LinkError
 from .messages import (CommandDone, HistoryReady, LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry,
                        TrainerEvent)
@@ -152,6 +153,14 @@ class SoftcrankApp(App):
     def start_session(self) -> None:
         """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START."""
         try:
+            if self.trainer.link is not None and self.trainer.link.state == "connected":
+                found = capscheck.check(self.ridelog, self.trainer.link)  # tamper evidence; each logged
+                if found:
+                    self.post_message(CommandDone("START", "the trainer holds caps this ride log cannot account "
+                                                  "for: %s. Nothing started: a therapist checks the unit and "
+                                                  "confirms them on the Therapist screen (F7, the PIN, then Ctrl+O)"
+                                                  % "; ".join(found)))
+                    return
             plan = self.ridelog.current_plan(self.patient["id"])
             self.trainer.command("GOALS", *[plan["goals"][name] for name in GOAL_NAMES])
             self.trainer.command("START")
