@@ -312,5 +312,5 @@ def test_a_protocol_version_mismatch_reads_clearly_on_the_command_line(tmp_path,
         code, out, err = run_cli(monkeypatch, capsys, ["caps", "--db", str(log.path), "--patient", "Ann B", "--port",
                                                        board.port, "--max-res", "25", "--pin-stdin"], PIN + "\n")
     assert code == 1
-    assert "the trainer speaks protocol 1, this softcrank speaks 3: update the trainer's firmware (softcrank deploy)" in err
+    assert "the trainer speaks protocol 1, this softcrank speaks 4: update the trainer's firmware (softcrank deploy)" in err
     assert log.caps_history(patient) == []
