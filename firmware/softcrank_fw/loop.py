@@ -33,7 +33,8 @@ A board provides: edges_per_rev, device_id, reset_cause(), calibration() -> the 
 save_caps(counter, caps) (flash writes; raise OSError if the flash will not take them; keeper.py
 decides when they happen),
 device_key() -> the key CAPS tags are checked with, or None (capsauth.py), stored_caps() ->
-(status, counter, caps) (capstore.load), alive() -> bool (False ends the loop: the
+(status, counter, caps) (capstore.load), caps_history() (capstore.load_history: CAPSLOG's
+answer, protocol 4; optional), alive() -> bool (False ends the loop: the
 simulated board's host went away; a Pico's is always True), sense(inputs, brake_ppm),
 set_brake(ppm), read_byte() -> 0..255 or -1, write(buf, n) -> bool; and either
 wait_tick(period_us) -> ticks_us (the tick runs inline) or start_ticks(fn, period_us),
@@ -75,7 +76,8 @@ def run(board, ticks=-1, ctl=None):
         ctl.set_caps(caps, restored=True)
     keeper = Keeper(board, ctl)
     link = Link(ctl, board.write, board.device_id, stats=stats, key=board.device_key(), caps_counter=counter,
-                save_caps=keeper.caps)
+                save_caps=keeper.caps,
+                history=getattr(board, "caps_history", None))
     link.send_rec = first  # the host gets the start-up events too
     tick = Tick(board, ctl, stats)
     timed = hasattr(board, "start_ticks")

@@ -127,6 +127,10 @@ class PicoBoard:
     def stored_caps(self):
         return capstore.load(self._root + capstore.FILE)
 
+    def caps_history(self):
+        """The accepted caps' history (protocol 4's CAPSLOG), from caps.json on flash."""
+        return capstore.load_history(self._root + capstore.FILE)
+
     def save_caps(self, counter, values):
         self._ticker.flash_window(True)
         try:

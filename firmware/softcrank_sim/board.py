@@ -127,6 +127,10 @@ class SimBoard:
     def stored_caps(self):
         return capstore.load()
 
+    def caps_history(self):
+        """The accepted caps' history (protocol 4's CAPSLOG), from caps.json on flash."""
+        return capstore.load_history()
+
     def save_caps(self, counter, values):
         capstore.save(counter, values)
 

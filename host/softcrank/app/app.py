@@ -18,6 +18,7 @@ from textual.reactive import reactive
 
 from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError, default_path
 from .clinicsync import SYNC_EVERY_S, clinic_url, sync_once
+from ..trainer import capscheck
 from ..trainer.link import LinkError
 from ..trainer.plan import clamped
 from .messages import (CommandDone, HistoryReady, LinkChanged, Notice, RecordsLost, SessionChanged, Settings, Telemetry,
@@ -159,6 +160,14 @@ class SoftcrankApp(App):
     def start_session(self) -> None:
         """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START."""
         try:
+            if self.trainer.link is not None and self.trainer.link.state == "connected":
+                found = capscheck.check(self.ridelog, self.trainer.link)  # tamper evidence; each logged
+                if found:
+                    self.post_message(CommandDone("START", "the trainer holds caps this ride log cannot account "
+                                                  "for: %s. Nothing started: a therapist checks the unit and "
+                                                  "confirms them on the Therapist screen (F7, the PIN, then Ctrl+O)"
+                                                  % "; ".join(found)))
+                    return
             plan = self.ridelog.current_plan(self.patient["id"])
             asked = plan["goals"]
             got = {f.type: f for f in self.trainer.command("GOALS", *[asked[name] for name in GOAL_NAMES])}

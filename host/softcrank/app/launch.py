@@ -43,7 +43,7 @@ def run_demo_app(speed: float, scenario: str | None = None, seed: int | None = N
         board.start()
         with RideLog(path) as log:
             if not has_pin(log):
-                set_pin(log, DEMO_PIN)
+                set_pin(log, DEMO_PIN, demo=True)  # a throw-away ride log: no credential store, no policy
 
             def demo_caps(trainer) -> None:  # the demo patient's caps onto the virtual trainer
                 device = trainer.link.info["H"]["device"]

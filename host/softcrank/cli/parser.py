@@ -194,8 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
         "exits, unless --new asks for another session. A pause the trainer made because the laptop "
         "went silent is resumed once the link is back; a pause whose reason the trainer no longer "
         "holds stops the session (resistance off). Goals the trainer's caps cut are named before the "
-        "ride starts. Ctrl-C stops the session (resistance off). Exit status 0 when the session "
-        "ended with nothing missing; 1 when records are missing or the trainer stayed away.",
+        "ride starts. Ctrl-C stops the session (resistance off). Caps on the trainer that this ride log "
+        "cannot account for (written to its flash by hand, a counter that went back, a key this laptop did "
+        "not write: docs/security.md) stop the ride before it starts, unless a therapist confirms them with "
+        "--confirm-caps. Exit status 0 when the session ended with nothing missing; 1 when records are "
+        "missing or the trainer stayed away.",
     )
     ride.add_argument("--patient", metavar="P", required=True, help="the patient riding: an id or a name")
     ride.add_argument("--port", metavar="PATH", help="the trainer's serial port or a `softcrank sim` port "
@@ -212,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     ride.add_argument("--give-up", type=_positive_int, default=60, metavar="S", help="give up (exit 1) when "
                       "the trainer has not answered for S real seconds (default 60); running ride again "
                       "carries on with the session")
+    ride.add_argument("--confirm-caps", action="store_true", help="a therapist accepts caps the ride log cannot "
+                      "account for (asks for the therapist's PIN; logged)")
+    ride.add_argument("--by", default="the therapist", metavar="NAME", help="who confirms (with --confirm-caps)")
+    ride.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input (scripts, tests)")
 
     safety = sub.add_parser(
         "safety", help="measure the safety case's figures on the virtual trainer (several minutes)",

@@ -79,14 +79,17 @@ class _LinkWatch:
 
 def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_min: int | None = None,
                    every_s: int = 30, speed: float = 1.0, write: Callable[[str], object] = print,
-                   open_wait_s: float = 15.0, new: bool = False, give_up_s: float = 60.0) -> dict:
+                   open_wait_s: float = 15.0, new: bool = False, give_up_s: float = 60.0,
+                   confirm_caps: Callable[[Link], None] | None = None) -> dict:
     """Record one session; returns {"session": id, "end_state": letter or None, "lost": [...]}.
 
     `speed`: the trainer's clock runs this many times real time (1 for a real trainer; a
     virtual one started with `softcrank sim --speed X`): the link's heartbeat and timeouts are
     scaled to match, so the trainer's 3 s hold and 10 s pause keep their meaning.
     `new`: start a session even if the ride log's unfinished one ended while this host was away.
-    `give_up_s`: real seconds without the trainer before RideError."""
+    `give_up_s`: real seconds without the trainer before RideError.
+    `confirm_caps`: a therapist's confirmation (capscheck.confirm) for caps the ride log cannot
+    account for; without it such caps stop the ride before START."""
     frames: queue.Queue = queue.Queue()
     sessions: queue.Queue = queue.Queue()
     recorder = Recorder(ridelog, patient_id, on_session=lambda sid, what: sessions.put((sid, what)))
@@ -116,7 +119,7 @@ def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_
         raise RideError(str(e)) from e
     ending = lambda sid: ended(ridelog.session(sid), ridelog)  # noqa: E731
     try:
-        session, found = _begin(link, recorder, sessions, work_min, new, ending, write)
+        session, found = _begin(link, recorder, sessions, work_min, new, ending, write, confirm_caps)
         if found is not None and found.action == "ended":
             return _report(recorder, session, write)
         _act(link, found, write)
@@ -130,6 +133,25 @@ def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_
         ridelog.flush()
 
 
+def _account_for_caps(link: Link, recorder: Recorder, write: Callable[[str], object],
+                      confirm_caps: Callable[[Link], None] | None) -> None:
+    """No ride on caps the ride log cannot account for (trainer/capscheck.py) unless a therapist
+    confirms them."""
+    from ..trainer import capscheck
+
+    found = capscheck.check(recorder.log, link)
+    if not found:
+        return
+    for line in found:
+        write("caps check: %s" % line)
+    if confirm_caps is None:
+        raise RideError("the trainer holds caps this ride log cannot account for (above; logged): a therapist "
+                        "checks the unit and confirms them with `softcrank ride --confirm-caps`, or sets them "
+                        "again with `softcrank caps`")
+    confirm_caps(link)
+    write("caps check: the therapist confirmed the trainer's caps (logged)")
+
+
 def _timings(speed: float) -> dict:
     if speed <= 0:
         raise RideError("the speed must be above 0, got %r" % speed)
@@ -137,7 +159,8 @@ def _timings(speed: float) -> dict:
 
 
 def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int | None, new: bool,
-           ending: Callable[[int], str], write: Callable[[str], object]) -> tuple[int, Found | None]:
+           ending: Callable[[int], str], write: Callable[[str], object],
+           confirm_caps: Callable[[Link], None] | None = None) -> tuple[int, Found | None]:
     """Carry on with the ride log's unfinished session, report how it ended while this host
     was away, or start one; returns the session's id and what the handshake found."""
     h = link.info["H"]
@@ -163,6 +186,7 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
     if state in ("E", "F"):
         raise RideError("the trainer is %s: check the rider and the unit, then clear it with STOP"
                         % console.STATE_WORDS[state])
+    _account_for_caps(link, recorder, write, confirm_caps)
     if work_min is not None:
         try:
             goals = link.command("GOALS", work_min, goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])[0]
@@ -314,19 +338,28 @@ def ride_command(args) -> int:
     from . import logs as logcmds
     from ..store.opening import open_store
     from ..store.ridelog import RideLogError
+    from ..trainer.therapist import TherapistError
 
     signal.signal(signal.SIGTERM, _interrupted)  # a service manager's stop: end the session cleanly
     try:
         with open_store(args.db, create=False) as log:  # a file or a clinic store's URL; a mistyped --db is no new log
             patient = logcmds.find_patient(log, args.patient)
+            confirm = None
+            if args.confirm_caps:
+                from ..trainer import capscheck
+                from .caps import read_pin
+
+                def confirm(link):
+                    capscheck.confirm(log, link, read_pin("therapist PIN: ", args.pin_stdin), args.by)
             result = record_session(log, patient["id"], args.port, work_min=args.work, every_s=args.every,
-                                    speed=args.speed, write=Lines(), new=args.new, give_up_s=args.give_up)
+                                    speed=args.speed, write=Lines(), new=args.new, give_up_s=args.give_up,
+                                    confirm_caps=confirm)
     except logcmds.NotFound as e:
         print("softcrank ride: %s" % e, file=sys.stderr)
         return 2
     except BrokenPipeError:
         raise  # main's guard: a quiet exit 0
-    except (RideError, RideLogError, OSError) as e:
+    except (RideError, RideLogError, OSError, TherapistError) as e:
         print("softcrank ride: %s" % e, file=sys.stderr)
         return 1
     except KeyboardInterrupt:

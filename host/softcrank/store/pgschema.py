@@ -79,12 +79,25 @@ _V1 = (
     """CREATE TABLE therapist_pin (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         salt BYTEA NOT NULL, n INTEGER NOT NULL, r INTEGER NOT NULL, p INTEGER NOT NULL,
-        verifier BYTEA NOT NULL, set_at TEXT NOT NULL)""",
+        verifier BYTEA NOT NULL, set_at TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'legacy', store_id TEXT)""",
     """CREATE TABLE device_keys (
         device_id TEXT PRIMARY KEY,
         nonce BYTEA NOT NULL, wrapped BYTEA NOT NULL, mac BYTEA NOT NULL,
         last_counter BIGINT NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL)""",
+        created_at TEXT NOT NULL,
+        wrap INTEGER NOT NULL DEFAULT 1)""",
+    # Issue 19 (SQLite's version 10): every CAPS a trainer accepted from this laptop, for tamper
+    # evidence (trainer/capscheck.py).
+    """CREATE TABLE trainer_caps (
+        id BIGSERIAL PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        counter BIGINT NOT NULL,
+        patient_id BIGINT REFERENCES patients (id),
+        caps TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        at TEXT NOT NULL,
+        UNIQUE (device_id, counter))""",
     """CREATE TABLE auth_audit (%s, %s,
         at TEXT NOT NULL, action TEXT NOT NULL, outcome TEXT NOT NULL,
         patient_id BIGINT REFERENCES patients (id),

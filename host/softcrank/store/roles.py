@@ -23,7 +23,7 @@ _READ = ("patients", "caps_history", "plans", "sessions", "samples", "events", "
 _RIDE_INSERT = ("patients", "sessions", "samples", "events", "auth_audit", "summaries")
 _RIDE_UPDATE = ("sessions", "summaries")
 _THERAPIST_WRITE = ("plans", "caps_history")
-_LOCAL_ONLY = ("therapist_pin", "device_keys")
+_LOCAL_ONLY = ("therapist_pin", "device_keys", "trainer_caps")  # the laptop's secrets and its caps evidence
 
 
 def init_roles(clinic) -> list[str]:

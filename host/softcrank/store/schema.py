@@ -196,4 +196,32 @@ def _v9(db: sqlite3.Connection, now: str) -> None:
         PRIMARY KEY (session_id, block)) WITHOUT ROWID""")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
+def _v10(db: sqlite3.Connection, now: str) -> None:
+    """Issue 19: standard cryptography, a key-encryption key that a copied ride log does not
+    hold, and the trainer's caps accounted for (docs/security.md).
+
+    - `therapist_pin.kind`: how the key-encryption key is made. 'legacy' (every PIN set
+      before: scrypt alone, keys wrapped by the hand-written XOR pad and HMAC) until the next
+      right PIN migrates it; 'keyring' (scrypt and a 256-bit secret in the operating system's
+      credential store, found by `store_id`); 'passphrase' (no credential store: a passphrase
+      and stronger scrypt); 'demo' (the demo's throw-away ride log).
+    - `device_keys.wrap`: 1 the legacy wrapping, 2 AES-256-GCM (nonce, ciphertext and tag).
+    - `trainer_caps`: every CAPS a trainer accepted from this laptop, with its counter and the
+      tag the trainer keeps in its own caps history (capstore.digest): what the host compares
+      the trainer's history with at every connect."""
+    for statement in ("ALTER TABLE therapist_pin ADD COLUMN kind TEXT NOT NULL DEFAULT 'legacy'",
+                      "ALTER TABLE therapist_pin ADD COLUMN store_id TEXT",
+                      "ALTER TABLE device_keys ADD COLUMN wrap INTEGER NOT NULL DEFAULT 1",
+                      """CREATE TABLE trainer_caps (
+                          id INTEGER PRIMARY KEY,
+                          device_id TEXT NOT NULL,
+                          counter INTEGER NOT NULL,
+                          patient_id INTEGER REFERENCES patients (id),
+                          caps TEXT NOT NULL,
+                          tag TEXT NOT NULL,
+                          at TEXT NOT NULL,
+                          UNIQUE (device_id, counter))"""):
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10)

@@ -95,6 +95,7 @@ class Link(Handshake, RecordReader):
         self.state, self.detail = "closed", "not opened yet"
         self.error: LinkError | None = None  # why the link closed itself
         self.info: dict[str, Frame] = {}  # the last handshake's H, C, G and K
+        self.caps_log: list[Frame] = []  # the trainer's accepted caps (L frames, protocol 4's CAPSLOG)
         self.lost: list[Lost] = []
         self.bad_lines = 0
         self._state_cond = threading.Condition()
@@ -255,6 +256,8 @@ class Link(Handshake, RecordReader):
             info = {f.type: f for f in frames}
             self._check_hello(info, answer)
             start = self._resume_point(info["H"])
+            frames, _ = self._exchange("CAPSLOG", [])  # tamper evidence: trainer/capscheck.py
+            caps_log = [f for f in frames if f.type == "L"]
             _, answer = self._exchange("REPLAY", [start], timeout=wait)  # GONE is handled by the reader, in stream order
             if answer.type == "N" and answer["code"] != "GONE":
                 raise LinkError("the trainer refused REPLAY %d: %s" % (start, answer["code"]))
@@ -263,6 +266,7 @@ class Link(Handshake, RecordReader):
                 raise
             raise _Retry("%s: %s" % (self.port_name, e)) from e
         self.info = info
+        self.caps_log = caps_log
         h = info["H"]
         self._set_state("connected", "%s: firmware %s, protocol %d, device %s"
                         % (self.port_name, h["fw"], h["proto"], h["device"]))
