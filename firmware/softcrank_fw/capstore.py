@@ -55,10 +55,10 @@ def uptime_s():
     try:
         from time import ticks_ms
     except ImportError:  # CPython
-        from time import monotonic
+        from time import monotonic  # type: ignore[attr-defined]  # the stubs are MicroPython's
 
         return (int(monotonic() * 1000) & _MS_MASK) // 1000
-    return (ticks_ms() & _MS_MASK) // 1000
+    return (ticks_ms() & _MS_MASK) // 1000  # type: ignore[operator]  # an int on the board
 
 
 def digest(counter, values):
@@ -98,7 +98,7 @@ def _read(path):
     if not isinstance(doc, dict) or doc.get("format") not in (1, FORMAT) or sha256 is None:
         return P.DEFAULTS_CORRUPT, 0, None, []
     counter, values, check = doc.get("counter"), doc.get("caps"), doc.get("check")
-    bad = (P.DEFAULTS_CORRUPT, 0, None, [])
+    bad = (P.DEFAULTS_CORRUPT, 0, None, [])  # type: tuple
     if not isinstance(counter, int) or isinstance(counter, bool) or not 0 <= counter <= P.INT_MAX:
         return bad
     if not isinstance(values, list):

@@ -64,12 +64,16 @@ def _sleep_ms_cpython(ms):
 sleep_ms = getattr(time, "sleep_ms", _sleep_ms_cpython)  # CPython has none (tests replace it)
 
 
+
+def _idle(now_us):
+    """No tick yet: what fire() calls before start()."""
+
 class Ticker:
     def __init__(self, wdt_timeout_ms=WDT_TIMEOUT_MS):
         self._timeout_ms = wdt_timeout_ms
         self._wdt = None
         self._timer = None
-        self._fn = None
+        self._fn = _idle  # the tick start() is given
         self._progress = _STEPPED
         self.ticks = 0  # ticks started, saturating at 2**30 - 1: uptime at 100 Hz
         self.stepped_ticks = 0  # ticks that completed their control step, mod 2**30
@@ -83,7 +87,8 @@ class Ticker:
     def start(self, fn, period_us):
         """Call fn(ticks_us) every period_us from a hard timer interrupt."""
         self._fn = fn
-        self._timer = machine.Timer(mode=machine.Timer.PERIODIC, period=period_us // 1000, hard=True,
+        # id -1: the rp2 port's software-scheduled alarm timer (the only id it takes)
+        self._timer = machine.Timer(-1, mode=machine.Timer.PERIODIC, period=period_us // 1000, hard=True,
                                     callback=self._irq)
 
     def stop(self):

@@ -137,12 +137,12 @@ def test_a_sync_killed_at_random_points_ten_times_then_rerun_leaves_the_same_res
         laptop = (a, b)[attempt % 2]
         child = subprocess.Popen([sys.executable, "-c", CHILD, str(laptop), cut], stdout=subprocess.PIPE, env=env)
         assert child.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.0, 0.4))
+        time.sleep(rng.uniform(0.0, 0.1))  # a small store syncs fast on a quiet machine: cut early
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)
             kills += 1
         child.wait()
-    assert kills >= 5  # most runs were cut, not finished
+    assert kills >= 3  # runs were cut, not only finished (how many depends on the machine's speed)
     for laptop in (a, b):
         assert run("sync", "--db", str(laptop), "--to", cut)[0] == 0
     assert clinic_state(cut) == clinic_state(once)

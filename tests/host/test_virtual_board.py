@@ -13,7 +13,7 @@ import tty
 import pytest
 import serial
 
-from softcrank import deploy as deploy_mod
+from softcrank.deploy import flash as deploy_mod
 from softcrank.deploy import DeployError, deploy
 from softcrank.sim.demo import DEMO_KEY, ride, serial_frames
 from softcrank.frames import Commander, FrameError, await_frame, parse
