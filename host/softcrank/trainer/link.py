@@ -188,6 +188,9 @@ class Link(Handshake, RecordReader):
         frames, answer = self._exchange(type_, values, timeout, retries)
         if answer.type == "N":
             raise CommandRefused(type_, answer["code"])
+        for frame in frames:  # an answer's new caps, goals or calibration replace the handshake's
+            if frame.type in ("C", "G", "K") and self.info:
+                self.info = dict(self.info, **{frame.type: frame})
         return frames
 
     def latest(self) -> Frame | None:
