@@ -224,7 +224,7 @@ def test_a_replayed_frame_and_a_forged_one_are_refused_by_the_trainer_and_logged
         with pytest.raises(CommandRefused) as wrong_key:
             therapist.send_caps(link, log, patient, dict(CAPS, max_res_pct=40), PIN, "dr. Rossi")
         assert wrong_key.value.code == "AUTH"
-        assert link.info["C"]["max_res_pct"] == DEFAULTS["max_res_pct"]  # the handshake's, from before
+        assert link.info["C"]["max_res_pct"] == CAPS["max_res_pct"]  # the accepted ones; no refusal moved them
         time.sleep(1)  # the refusal events arrive as records
     refused = [f["arg"] for f in sink if f.type == "E" and f["event"] == "CAPS_REFUSED"]
     assert refused == [P.REFUSED_STALE, P.REFUSED_TAG, P.REFUSED_TAG, P.REFUSED_TAG]
