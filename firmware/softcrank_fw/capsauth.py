@@ -10,8 +10,13 @@ token. The MAC covers (see `message`):
 - the domain string, so a tag made for anything else never passes as a caps tag;
 - the device id, so caps signed for one trainer are refused by another with the same key;
 - the counter, which must be above the last one accepted: an old frame replayed is refused;
-- the values; not the frame's seq, so a resend of the same frame stays valid (the link
-  answers a resend by its seq without applying it twice).
+- the values, the patient they were set for among them (protocol 3); not the frame's seq, so
+  a resend of the same frame stays valid (the link answers a resend by its seq without
+  applying it twice).
+
+`CAL` is signed the same way (protocol 3), over `softcrank-cal-v1|<device id>|<counter>|<side>|
+<newtons>`, with the same counter: a scale sets what every force reads, as much a limit as a
+threshold, so it takes the therapist's key too (docs/safety.md, row 27).
 
 `check()` decides on a CAPS frame; the link keeps the last accepted counter, and saves the
 counter and the caps together (capstore.py) before applying them.
@@ -22,6 +27,7 @@ from softcrank_fw.compat import const
 from softcrank_fw.hmac256 import b64url, equal, hmac_sha256, sha256
 
 DOMAIN = "softcrank-caps-v1"
+CAL_DOMAIN = "softcrank-cal-v1"
 KEY_FILE = "device.key"
 KEY_BYTES = const(32)
 TAG_BYTES = const(16)  # 128 bits
@@ -36,6 +42,16 @@ def message(device_id, counter, values):
 def tag(key, device_id, counter, values):
     """The CAPS tag for these values, as the host computes it too."""
     return b64url(hmac_sha256(key, message(device_id, counter, values))[:TAG_BYTES])
+
+
+def cal_message(device_id, counter, side, newtons):
+    """The bytes a CAL tag authenticates."""
+    return (CAL_DOMAIN + "|" + device_id + "|" + str(counter) + "|" + side + "|" + str(newtons)).encode()
+
+
+def cal_tag(key, device_id, counter, side, newtons):
+    """The CAL tag, as the host computes it too."""
+    return b64url(hmac_sha256(key, cal_message(device_id, counter, side, newtons))[:TAG_BYTES])
 
 
 def load_key(path=KEY_FILE):
@@ -68,7 +84,17 @@ def check(key, last, device_id, values, counter, tag_text):
     last: the last accepted counter, as stored with the caps (0 when none ever was)."""
     if key is None or sha256 is None:
         return P.NAK_NOKEY, P.REFUSED_NOKEY
-    want = tag(key, device_id, counter, values)
+    return _judge(tag(key, device_id, counter, values), last, counter, tag_text)
+
+
+def check_cal(key, last, device_id, side, newtons, counter, tag_text):
+    """As check(), for a CAL frame."""
+    if key is None or sha256 is None:
+        return P.NAK_NOKEY, P.REFUSED_NOKEY
+    return _judge(cal_tag(key, device_id, counter, side, newtons), last, counter, tag_text)
+
+
+def _judge(want, last, counter, tag_text):
     if len(tag_text) != TAG_CHARS or not equal(want, tag_text):
         return P.NAK_AUTH, P.REFUSED_TAG
     if counter <= last:

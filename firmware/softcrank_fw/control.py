@@ -8,15 +8,22 @@ below 2**30, so it is the same on a Pico as in a test that rides 30 minutes in a
 Rules, in the order the tick applies them:
 1. The e-stop input, or a sensor fault, puts the brake to zero in this tick; only the host's
    STOP leaves those states, and only once the cause is gone.
-2. A spasm (force above the cap on either pedal, or a sudden reversal) puts the brake to zero
-   in this tick, rests SPASM_REST_MS with the force back below the threshold, then resumes
-   from zero under the ramp limiter. SPASM_PAUSE_COUNT spasms close together pause instead.
+   Sensor faults include what watch.py judges over a second of readings: a dead crank sensor
+   (pedal forces of pedalling, no edge) and a flat load cell (no swing while the other leg
+   pedals).
+2. A spasm (force above the threshold on either pedal, extensor or flexor: a push past
+   +spasm_n or a pull past -spasm_n, or a sudden reversal) puts the brake to zero in this
+   tick, rests SPASM_REST_MS with the force back within the threshold, then resumes from zero
+   under the ramp limiter. SPASM_PAUSE_COUNT spasms close together pause instead. The spasm
+   window runs on across STOP and START: a START owing a spasm's rest rests first.
 3. Riding time (warm-up, work, rests) reaching the duration cap moves to cool-down, which is
    unloaded pedalling: the brake is zero from then on.
 4. Host silence never raises resistance: after HOST_HOLD_MS it stops rising; after
    HOST_TIMEOUT_MS it ramps down at HOST_RAMPDOWN_PCT_S and the session pauses. Samples keep
    going into the ring for the host to fetch when it is back.
-5. Cadence above the cap stops resistance rising; for OVERSPEED_PAUSE_MS it pauses.
+5. Cadence above the cap stops resistance rising; for OVERSPEED_PAUSE_MS it pauses. A crank
+   that stopped in warm-up or work stops resistance rising at once; for STOPPED_PAUSE_MS it
+   pauses (brake zero), so pedalling again starts from zero under the ramp.
 6. Resistance follows the phase's target through the ramp limiter, never above the cap.
 """
 
@@ -27,6 +34,7 @@ from softcrank_fw.force import CALIBRATED, CALIBRATION_FAILED, TARED, LoadCell
 from softcrank_fw.limits import Caps, Goals
 from softcrank_fw.ramp import PPM_PER_PCT, Ramp
 from softcrank_fw.ring import DEFAULT_SIZE, Ring, zeros
+from softcrank_fw.watch import DEAD_CRANK, FLAT_LEFT, Watch
 
 # States: indexes into protocol.STATES.
 IDLE = const(0)
@@ -64,6 +72,7 @@ EV_BOOT = const(21)
 EV_CAL_FAILED = const(22)
 EV_CAPS_REFUSED = const(23)
 EV_CAPS_DEFAULTS = const(24)
+EV_UNSAVED = const(25)
 
 SPASM_REST_MS = const(10_000)  # rest, unloaded, after a spasm before re-ramping
 SPASM_PAUSE_COUNT = const(3)  # this many spasms with less than SPASM_WINDOW_MS between them pause
@@ -72,6 +81,22 @@ HOST_HOLD_MS = const(3_000)  # three missed 1 s heartbeats: resistance stops ris
 HOST_TIMEOUT_MS = const(10_000)  # then it ramps down and the session pauses
 HOST_RAMPDOWN_PCT_S = const(20)  # 20 %/s: a gentle release, 1 s from the default cap
 OVERSPEED_PAUSE_MS = const(5_000)
+# A rider who stops pedalling (tired, distracted, fainting) in warm-up or work: resistance
+# stops rising as soon as the cadence reads 0 (no edge for a 3 rpm gap: 0.83 s at 24 edges a
+# revolution), and 5 s later the session pauses with the brake at zero. The pause is what makes
+# pedalling again start from zero under the ramp (RESUME), never at the resistance of before;
+# 5 s + 0.83 s is well inside the 10 s issue 12 allows, and long enough that a rider changing
+# grip or looking round does not lose a session to it. A session that has not turned yet
+# (START given, feet still going in) is held at zero, not paused.
+STOPPED_PAUSE_MS = const(5_000)
+# TARE only with the pedals unloaded and still (docs/safety.md, row 28): no crank edge for
+# TARE_STILL_MS, both pedals within TARE_QUIET_DN peak to peak over the last whole second, and,
+# once a unit has a zero, no pedal reading more than TARE_SHIFT_DN from it. 10 N is 2.5 times
+# the zero drift of a 100 kg bar cell over a 20 degree day (0.02 %/degree of ~1000 N), and
+# about what a resting adult foot weighs: a TARE with a foot or a hand on a pedal is refused.
+TARE_STILL_MS = const(1_000)
+TARE_QUIET_DN = const(30)  # 3 N peak to peak: a still pedal reads within a fraction of a newton
+TARE_SHIFT_DN = const(100)  # 10 N
 WARMUP_SHARE_PCT = const(25)  # warm-up resistance, as a share of the work resistance
 DEFAULT_RATE_HZ = const(10)
 MAX_RATE_HZ = const(50)
@@ -79,8 +104,20 @@ MAX_TICK_US = const(250_000)  # a longer gap between ticks counts as this long
 MAX_CAL_NEWTONS = const(2000)
 FAULT_SIDE_LEFT = const(10)  # FAULT event arg: 10 + LoadCell fault code for the left pedal
 FAULT_SIDE_RIGHT = const(20)  # ... 20 + code for the right
+FAULT_FLAT = const(7)  # a flat load cell (watch.py): FAULT_SIDE_LEFT/RIGHT + 7
+FAULT_CRANK_DEAD = const(31)  # FAULT event arg: the crank sensor gives no edge while the pedals pedal
 _T_MASK = const((1 << 30) - 1)
 _MS_PER_MIN = const(60_000)
+
+
+def riding(state):
+    """Warm-up, work, cool-down or a spasm rest: a session under way and not paused."""
+    return WARMUP <= state <= COOLDOWN or state == REST
+
+
+# The host's commands are a mixin in their own module; it imports the names above, so it comes
+# after them (a circular import that MicroPython and CPython both resolve in this order).
+from softcrank_fw.commands import Commands  # noqa: E402
 
 
 class Inputs:
@@ -105,7 +142,7 @@ class Inputs:
         # else: more edges in one tick than 150 rpm x 360 edges/rev can make: noise, dropped
 
 
-class Controller:
+class Controller(Commands):
     def __init__(self, edges_per_rev, ring_size=DEFAULT_SIZE):
         self.caps = Caps()
         self.goals = Goals(self.caps)
@@ -114,8 +151,9 @@ class Controller:
         self.right = LoadCell()
         self.ramp = Ramp()
         self.ring = Ring(ring_size)
+        self.watch = Watch(edges_per_rev)
         self.state = IDLE
-        self.brake = 0  # ppm: the output
+        self.brake = 0  # type: int  # ppm: the output
         self.target = 0  # ppm: what the phase asks for, before the limiter
         self.t_ms = 0  # ms since start, wraps at 2**30
         self.ride_ms = 0  # warm-up + work + rest time of this session
@@ -123,6 +161,9 @@ class Controller:
         self.rest_ms = 0
         self.silent_ms = 0  # since the last valid frame from the host
         self.overspeed_ms = 0
+        self.stopped_ms = 0  # warm-up or work with the crank stopped
+        self._turned = False  # the crank turned since START or RESUME
+        self._rest_owed = False  # a spasm's rest has not been completed (within SPASM_WINDOW_MS)
         self.sample_period_ms = 1000 // DEFAULT_RATE_HZ
         self.calibration_changed = False  # set when tare or calibration finished
         self._resume = WORK  # the phase to resume after a pause or rest
@@ -131,7 +172,7 @@ class Controller:
         self._last_us = 0
         self._us_rem = 0
         self._winding_down = False
-        self._host_lost = False
+        self._host_lost = False  # type: bool
         self._estop_input = False
         self._spasm_on = False
         self._spasms = 0
@@ -141,7 +182,6 @@ class Controller:
         self._fl_sum = 0
         self._fr_sum = 0
         self._n = 0
-        self._lost_reported = 0
 
     # ----- the tick -------------------------------------------------------------------
 
@@ -161,6 +201,8 @@ class Controller:
 
         self._read(inp, dt_ms)
         drpm = self.crank.update(now_us)
+        self.watch.update(dt_ms, self.left.dn, self.right.dn, self.crank.edges, riding(self.state))
+        self._spasm_clock(dt_ms)
         self._safety(inp.estop)
         self._phases(dt_ms, drpm)
         self._drive(dt_ms, drpm)
@@ -205,14 +247,23 @@ class Controller:
         if st == REST:
             if rising or reversal:  # a new spasm during the rest: count it, rest afresh
                 self._spasm(cause)
-        elif cause and _riding(st):  # force over the threshold, however it got there
+        elif cause and riding(st):  # force over the threshold, however it got there
             self._spasm(cause)
+
+    def _spasm_clock(self, dt_ms):
+        """The spasm window runs in every state, so STOP and START do not reset it."""
+        self._since_spasm_ms += dt_ms
+        if self._since_spasm_ms >= SPASM_WINDOW_MS:
+            self._since_spasm_ms = SPASM_WINDOW_MS
+            self._spasms = 0
+            self._rest_owed = False
 
     def _spasm(self, cause):
         self.ramp.zero()
         self.brake = 0
         self._spasms += 1
         self._since_spasm_ms = 0
+        self._rest_owed = True
         self._event(EV_SPASM, cause)
         if self.state != REST:
             self._resume = self.state
@@ -225,17 +276,13 @@ class Controller:
 
     def _phases(self, dt_ms, drpm):
         st = self.state
-        if not _riding(st):
+        if not riding(st):
             return
         cooling = st == COOLDOWN or (st == REST and self._resume == COOLDOWN)
         if not cooling:
             self.ride_ms += dt_ms
         if st != REST:
             self.phase_ms += dt_ms
-        self._since_spasm_ms += dt_ms
-        if self._since_spasm_ms >= SPASM_WINDOW_MS:
-            self._since_spasm_ms = SPASM_WINDOW_MS
-            self._spasms = 0
         self._watch_host(dt_ms)
         self._watch_speed(dt_ms, drpm)
         st = self.state
@@ -249,9 +296,10 @@ class Controller:
         elif st == REST:
             self.rest_ms = 0 if self._spasm_on else self.rest_ms + dt_ms
             if self.rest_ms >= SPASM_REST_MS:
+                self._rest_owed = False
                 self._enter(self._resume, EV_REST_END, 0)
         st = self.state
-        if not cooling and st != COOLDOWN and _riding(st) and self.ride_ms >= caps.max_dur_min * _MS_PER_MIN:
+        if not cooling and st != COOLDOWN and riding(st) and self.ride_ms >= caps.max_dur_min * _MS_PER_MIN:
             self._advance(COOLDOWN, EV_COOLDOWN, 1)  # the cap, whatever the plan says
 
     def _watch_host(self, dt_ms):
@@ -266,6 +314,17 @@ class Controller:
     def _watch_speed(self, dt_ms, drpm):
         if drpm < 0:
             drpm = -drpm
+        st = self.state
+        if drpm or (st != WARMUP and st != WORK):
+            self.stopped_ms = 0
+            if drpm:
+                self._turned = True
+        else:
+            self.stopped_ms += dt_ms  # held from this tick on (_drive)
+            if self._turned and self.stopped_ms >= STOPPED_PAUSE_MS:
+                self.stopped_ms = 0
+                self._pause(P.PAUSE_STOPPED)
+                return
         if drpm <= self.caps.max_cad_rpm * 10:
             self.overspeed_ms = 0
             return
@@ -285,12 +344,12 @@ class Controller:
                 target = target * WARMUP_SHARE_PCT // 100
         self.target = target
         out = self.ramp.out
-        if (self._host_lost or self.overspeed_ms) and target > out:
+        if (self._host_lost or self.overspeed_ms or self.stopped_ms) and target > out:
             target = out
         if self._winding_down:
             target = out - HOST_RAMPDOWN_PCT_S * PPM_PER_PCT // 1000 * dt_ms
         self.brake = self.ramp.step(target, self.caps.max_res_pct * PPM_PER_PCT, self.caps.ramp_pct_min, dt_ms)
-        if self._winding_down and self.brake == 0 and _riding(st):
+        if self._winding_down and self.brake == 0 and riding(st):
             self._pause(P.PAUSE_HOST_SILENT)
 
     def _telemetry(self, dt_ms, drpm):
@@ -304,9 +363,6 @@ class Controller:
         if self._sample_ms >= self.sample_period_ms:
             self._sample_ms = 0  # after a stall: no burst of catch-up samples
         ring = self.ring
-        if ring.lost != self._lost_reported:
-            self._event(EV_LOST, ring.lost - self._lost_reported)
-            self._lost_reported = ring.lost
         flags = 0
         if self.overspeed_ms:
             flags |= P.FLAG_OVERSPEED
@@ -378,12 +434,18 @@ class Controller:
     # ----- reading the state ----------------------------------------------------------
 
     def _force_spasm(self):
-        """The SPASM cause if either pedal's force is over the threshold now, else 0."""
-        limit = self.caps.spasm_n * 10
-        if self.left.dn > limit:
+        """The SPASM cause if either pedal's force is past the threshold now, else 0: an
+        extensor spasm pushes the pedal down, a flexor spasm of a strapped foot pulls it up."""
+        left = self.caps.spasm_n * 10  # each leg its own threshold (the affected side's often lower)
+        right = self.caps.spasm_r_n * 10
+        if self.left.dn > left:
             return P.SPASM_FORCE_L
-        if self.right.dn > limit:
+        if self.right.dn > right:
             return P.SPASM_FORCE_R
+        if self.left.dn < -left:
+            return P.SPASM_PULL_L
+        if self.right.dn < -right:
+            return P.SPASM_PULL_R
         return 0
 
     def fault_code(self):
@@ -392,6 +454,11 @@ class Controller:
             return FAULT_SIDE_LEFT + self.left.fault
         if self.right.fault:
             return FAULT_SIDE_RIGHT + self.right.fault
+        w = self.watch.fault
+        if w == DEAD_CRANK:
+            return FAULT_CRANK_DEAD
+        if w:
+            return (FAULT_SIDE_LEFT if w == FLAT_LEFT else FAULT_SIDE_RIGHT) + FAULT_FLAT
         return 0
 
     def seconds_left(self):
@@ -412,128 +479,3 @@ class Controller:
             return 0
         cap_left = caps.max_dur_min * _MS_PER_MIN - self.ride_ms
         return (left if left < cap_left else cap_left) // 1000
-
-    # ----- commands from the host (each returns 0 or a protocol NAK code) -------------
-
-    def host_seen(self):
-        """A valid frame came from the host."""
-        self.silent_ms = 0
-        if self._host_lost:
-            self._host_lost = False
-            self._event(EV_HOST_BACK, 0)
-
-    def set_caps(self, values, restored=False):
-        """New caps (the link checked their tag and counter); `restored`: read from flash at
-        start-up, which the CAPS event's arg (1) tells apart from a therapist's change (0)."""
-        code = self.caps.set(values)
-        if not code:
-            self.goals.clamp(self.caps)
-            cap = self.caps.max_res_pct * PPM_PER_PCT
-            if self.ramp.out > cap:  # a lower cap acts now, not at the next tick
-                self.ramp.out = cap
-            if self.brake > cap:
-                self.brake = cap
-            self._event(EV_CAPS, 1 if restored else 0)
-        return code
-
-    def caps_refused(self, reason):
-        """A CAPS frame was refused (protocol.REFUSED_*): the ride log should know."""
-        self._event(EV_CAPS_REFUSED, reason)
-
-    def caps_defaults(self, reason):
-        """The stored caps could not be used (protocol.DEFAULTS_*): the built-in ones apply."""
-        self._event(EV_CAPS_DEFAULTS, reason)
-
-    def set_goals(self, values):
-        code = self.goals.set(values, self.caps)
-        if not code:
-            self._event(EV_GOALS, 0)
-        return code
-
-    def start(self):
-        if self.state != IDLE and self.state != DONE or not self._sensors_ready():
-            return P.NAK_STATE
-        self.ride_ms = 0
-        self._spasms = 0
-        self._since_spasm_ms = 0
-        self._winding_down = False
-        self.overspeed_ms = 0
-        self.ramp.zero()
-        self._resume = WARMUP
-        self._advance(WARMUP, EV_START, 0)
-        return 0
-
-    def pause(self):
-        if self.state == PAUSED:
-            return 0
-        if not _riding(self.state):
-            return P.NAK_STATE
-        self._pause(P.PAUSE_HOST)
-        return 0
-
-    def resume(self):
-        if self.state != PAUSED or not self._sensors_ready():
-            return P.NAK_STATE
-        self._winding_down = False
-        if self._rest_first:
-            self.rest_ms = 0
-            self._enter(REST, EV_RESUME, 0)
-        else:
-            self._enter(self._resume, EV_RESUME, 0)
-        return 0
-
-    def stop(self):
-        st = self.state
-        if st == IDLE:
-            return 0
-        if st == ESTOP and self._estop_input:
-            return P.NAK_STATE
-        if st == ESTOP or st == FAULT:
-            self.left.clear()
-            self.right.clear()
-            self._enter(IDLE, EV_CLEAR, 0)
-        elif st == DONE:
-            self._enter(IDLE, 0, 0)
-        else:
-            self._enter(DONE, EV_STOP, 0)
-        return 0
-
-    def estop(self):
-        if self.state != ESTOP:
-            self._halt(ESTOP, EV_ESTOP, 1)
-        return 0
-
-    def tare(self):
-        if not self._can_calibrate():
-            return P.NAK_STATE
-        self.left.start_tare()
-        self.right.start_tare()
-        return 0
-
-    def calibrate(self, side, newtons):
-        if side != "L" and side != "R":
-            return P.NAK_RANGE
-        if not 1 <= newtons <= MAX_CAL_NEWTONS:
-            return P.NAK_RANGE
-        if not self._can_calibrate():
-            return P.NAK_STATE
-        (self.left if side == "L" else self.right).start_calibration(newtons)
-        return 0
-
-    def set_rate(self, hz):
-        if not 1 <= hz <= MAX_RATE_HZ:
-            return P.NAK_RANGE
-        self.sample_period_ms = 1000 // hz
-        return 0
-
-    def _sensors_ready(self):
-        """Both load cells reading plausibly, not taring, and no pedal over the spasm threshold."""
-        return self.left.ready() and self.right.ready() and not self._force_spasm()
-
-    def _can_calibrate(self):
-        return (self.state == IDLE or self.state == DONE) and not self.left.busy() and not self.right.busy()
-
-
-def _riding(state):
-    """Warm-up, work, cool-down or a spasm rest: a session under way and not paused."""
-    return WARMUP <= state <= COOLDOWN or state == REST

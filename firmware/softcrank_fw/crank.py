@@ -15,8 +15,13 @@ turning forward (from quadrature, or a direction sensor). Cadence, in 0.1 rpm:
 Direction changes only after REVERSE_EDGES edges agree, so one bounced quadrature edge cannot
 fake a reversal, and an edge back over one just crossed the other way is no new interval, so
 a still crank dithering on one edge (clonus, vibration) reads 0, not a phantom cadence. A
-confirmed reversal while the cadence (as decayed since the last edge) is REVERSAL_MIN_DRPM or
-more counts in `reversals`: a sudden reversal is a spasm until proven otherwise.
+confirmed reversal counts in `reversals` (a sudden reversal is a spasm until proven otherwise)
+when it is judged against the direction of travel: the crank was turning the other way at
+REVERSAL_MIN_DRPM or more, and the first edge of the new direction came within REVERSAL_STALL_US
+of the last edge of that travel. Not against the cadence as decayed since the last edge: a
+spasm that stalls the crank for 0.3 s and then drives it backward has let that cadence decay
+below 5 rpm before the second backward edge confirms the reversal (issue 12). A rider who
+comes to rest and turns back a second or more later is not caught by it.
 
 Arithmetic: 600_000_000 // edges_per_rev * n // sum_us is 0.1 rpm; with n <= edges_per_rev
 every intermediate stays below 2**30, a Pico's small-int range, so nothing allocates.
@@ -32,7 +37,8 @@ MAX_DRPM = const(1500)  # 150 rpm: the top of the measured range
 WINDOW_US = const(1_000_000)  # average over at most this much of the newest history
 MAX_REJECTS = const(3)  # this many short intervals in a row are real, not bounce
 REVERSE_EDGES = const(2)  # edges in the new direction that confirm a reversal
-REVERSAL_MIN_DRPM = const(50)  # a reversal from 5 rpm or faster is "sudden"
+REVERSAL_MIN_DRPM = const(50)  # a reversal from 5 rpm or faster is "sudden"...
+REVERSAL_STALL_US = const(1_000_000)  # ...when the crank stalled for at most 1 s before turning back
 MAX_EDGES_PER_REV = const(360)
 _HISTORY = const(32)  # intervals kept
 _DRPM_US = const(600_000_000)  # 0.1 rpm * microseconds per revolution
@@ -57,6 +63,9 @@ class Crank:
         self._have_last = False
         self._rejects = 0
         self._pending = 0  # edges seen against the current direction
+        self._pending_t = 0  # ticks_us of the first of them
+        self._travel_t = 0  # ticks_us of the last edge while travelling at REVERSAL_MIN_DRPM or more
+        self._travelling = False  # _travel_t is set (and the direction has not changed since)
         self.forward = True
         self.measured = 0  # drpm from the last intervals, unsigned
         self.drpm = 0  # the output: signed 0.1 rpm, negative = backward
@@ -68,11 +77,14 @@ class Crank:
         """One sensor edge at `t_us` (ticks_us), turning forward or not."""
         if forward != self.forward:
             self._pending += 1
+            if self._pending == 1:
+                self._pending_t = t_us
             if self._pending < REVERSE_EDGES:
                 return
-            speed = self.drpm if self.drpm >= 0 else -self.drpm  # as slowed by the time since
-            if speed >= REVERSAL_MIN_DRPM:
+            # Judged against the travel before the stall, not the decayed cadence (see above).
+            if self._travelling and ticks_diff(self._pending_t, self._travel_t) <= REVERSAL_STALL_US:
                 self.reversals = (self.reversals + 1) & _COUNT_MASK
+            self._travelling = False
             self.forward = forward
             self._restart(t_us)
             return
@@ -105,6 +117,9 @@ class Crank:
         if self._iv_n < _HISTORY:
             self._iv_n += 1
         self.measured = self._windowed()
+        if self.measured >= REVERSAL_MIN_DRPM:
+            self._travel_t = t_us
+            self._travelling = True
 
     def update(self, now_us):
         """Refresh `drpm` for the time now; call once per control tick."""

@@ -12,7 +12,15 @@ a fault instead of passing a bad number on, and the fault latches until cleared:
 - SLOW: fewer than MIN_READINGS_PER_S readings in a second: an HX711 left at 10 SPS (its RATE
   pin low) passes every other check, but sees a spasm up to 100 ms late instead of 12.5 ms.
 
-Tare and calibration average AVERAGE_READINGS readings: about 0.4 s at 80 SPS.
+Tare and calibration average AVERAGE_READINGS readings: about 0.4 s at 80 SPS. A calibration
+is taken only if the scale it gives lies within CAL_CPN_MIN..CAL_CPN_MAX, the band around the
+reference build's load cells (hardware/README.md, *The load cells and the HX711*): a 50 kg
+bar cell at 2 mV/V gives about 8,800 counts per newton, at 1 mV/V 4,400; a 100 kg one at
+1 mV/V 2,200. Typing the weight in kilograms where newtons are asked for (10 for 98 N, a use
+error in IEC 62366's sense) multiplies the scale by 9.81: 21,600 or more on any of those cells,
+outside the band; typing it in tenths or grams divides it by 10 or more: 880 or less, outside
+too. Anything else (no weight on the pedal, the weight on the other pedal) fails the same way.
+Either way: CAL_FAILED, the old scale kept, forces never read 10 times too low.
 """
 
 from softcrank_fw.compat import const
@@ -28,6 +36,8 @@ AVERAGE_READINGS = const(32)
 DEFAULT_CPN = const(1000)  # counts per newton before calibration; see hardware/
 CPN_MIN = const(10)
 CPN_MAX = const(1_000_000)
+CAL_CPN_MIN = const(2_000)  # a 100 kg cell at 1 mV/V (2,200), with 10 % to spare
+CAL_CPN_MAX = const(13_000)  # a 50 kg cell at 2 mV/V (8,800) + 48 %; kg for N gives 21,600 or more
 
 FAULT_RAIL = const(1)
 FAULT_STALE = const(2)
@@ -146,11 +156,11 @@ class LoadCell:
             self.tare = mean
         else:
             cpn = (2 * (mean - self.tare) + self._cal_n) // (2 * self._cal_n)  # rounded
-            if CPN_MIN <= abs(cpn) <= CPN_MAX:
+            if CAL_CPN_MIN <= abs(cpn) <= CAL_CPN_MAX:
                 self.cpn = cpn
             else:
                 self._mode = _IDLE
-                self.done = CALIBRATION_FAILED  # no load, or far too small a load
+                self.done = CALIBRATION_FAILED  # no load, the wrong load, or kg typed for N
                 return
         self.done = TARED if self._mode == _TARING else CALIBRATED
         self._mode = _IDLE

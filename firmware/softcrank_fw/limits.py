@@ -18,8 +18,9 @@ CAP_LIMITS = (
     # Maximum cadence, rpm. 30: commercial rehab trainers ship 20-35 rpm start presets;
     # 120 is past any rehab use. Slow, controlled pedalling is the goal.
     (30, 5, 120),
-    # Spasm threshold, newtons on either pedal. 250 N: well above the 50-150 N a rider
-    # pushes at rehab resistances, well below a spasm's extensor thrust.
+    # Spasm threshold of the left pedal, newtons, pushing or pulling (spasm_r_n below is the
+    # right's). 250 N: well above the 50-150 N a rider pushes at rehab resistances, well below
+    # a spasm's extensor thrust.
     (250, 50, 1500),
     # Ramp rate, % of the brake's range per minute. 5: from 0 to the default 20 % cap takes
     # 4 minutes, so resistance never surprises anyone.
@@ -28,7 +29,15 @@ CAP_LIMITS = (
     (300, 0, 1200),
     # Cool-down, seconds. 180: three minutes of unloaded pedalling to finish gently.
     (180, 0, 1200),
+    # Spasm threshold of the right pedal, newtons (spasm_n above is the left pedal's): the
+    # affected side often needs a lower one. Same default and range.
+    (250, 50, 1500),
+    # The patient the caps were set for: the host's patient id, 0 for no one named. Not a
+    # limit: it says whom the limits belong to, so a host can refuse to ride on another
+    # patient's caps (docs/safety.md, row 30). Any id a protocol integer can hold.
+    (0, 0, (1 << 30) - 1),
 )
+PATIENT = 8  # the index of `patient` in the caps values: the last, so a host may leave it out
 
 # (default, lowest, highest accepted on the wire) for each goal, in GOALS_FIELDS order.
 # Goals are then clamped to the caps (a goal never exceeds a cap): see Goals.clamp().
@@ -51,7 +60,10 @@ class Caps:
         self._sync()
 
     def set(self, values):
-        """Validate every value, then apply all of them; returns 0 or a NAK code."""
+        """Validate every value, then apply all of them; returns 0 or a NAK code. Without the
+        trailing patient (the limits alone, as a ride log holds them), the patient stays."""
+        if len(values) == PATIENT:
+            values = list(values) + [self.values[PATIENT]]
         code = self.validate(values)
         if code:
             return code
@@ -63,6 +75,8 @@ class Caps:
     @staticmethod
     def validate(values):
         """0 if set(values) would take them, else the NAK code it would refuse them with."""
+        if len(values) == PATIENT:
+            values = list(values) + [0]
         code = check(values, CAP_LIMITS)
         if code:
             return code
@@ -76,7 +90,9 @@ class Caps:
         self.max_res_pct = v[0]
         self.max_dur_min = v[1]
         self.max_cad_rpm = v[2]
-        self.spasm_n = v[3]
+        self.spasm_n = v[3]  # the left pedal's
+        self.spasm_r_n = v[7]
+        self.patient = v[8]
         self.ramp_pct_min = v[4]
         self.warmup_s = v[5]
         self.cooldown_s = v[6]

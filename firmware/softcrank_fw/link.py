@@ -4,7 +4,10 @@
 answered: a command the controller takes gets `A` (after the new caps, goals or handshake
 frames, so A or N always closes an answer), anything else gets `N` with a reason and changes nothing. Bad input never raises out
 of here. `pump()` sends the ring's records from the send cursor onwards: live telemetry and
-replays are the same mechanism, REPLAY only moves the cursor back.
+replays are the same mechanism, REPLAY only moves the cursor back. When the ring laps the
+cursor (the port took nothing for longer than the ring holds), the records it skips are the
+gap the host will see: one `E LOST n` says so, with n the gap's true size, when the first
+record after it goes out (once a host has ACKed anything: before that nobody was waiting).
 
 A command that arrives twice with the same frame seq (the host resent it because our answer
 was lost) is answered again without being applied again. HELLO resets that memory, so a
@@ -13,7 +16,7 @@ restarted host starting again from seq 0 is not mistaken for a resend.
 `write(buf, n)` is the board's: it sends buf[:n] and returns False when it cannot take more
 right now (the host is not reading), so the control loop never blocks on the port.
 
-CAPS is the one authenticated command (capsauth.py): `key` (bytes; None: no key, no caps)
+CAPS and (protocol 3) CAL are the authenticated commands (capsauth.py): `key` (bytes; None: no key, no caps)
 checks its tag, `caps_counter` is the last counter accepted, `save_caps(counter, values)`
 (the board's) puts the caps on flash before they apply, and every refusal also goes into the ring as a CAPS_REFUSED event, so the host's ride
 log records it. Checking a tag allocates (hashing, strings): it happens on command, outside
@@ -33,8 +36,9 @@ _IDLE_LINE = const(-1)
 
 class Link:
     def __init__(self, controller, write, device_id="sim", edges_per_rev=0, stats=None, key=None,
-                 caps_counter=0, save_caps=None):
+                 caps_counter=0, save_caps=None, history=None):
         self.ctl = controller
+        self.history = history  # () -> [[counter, s since boot, tag], ...] (capstore.load_history); None: none
         self.key = key  # None: no key, no caps
         self.caps_counter = caps_counter
         self.save_caps = save_caps  # None: caps are not kept across a restart (a test's Link)
@@ -51,6 +55,7 @@ class Link:
         self._last_seq = -1  # the last command's seq, type and answer, for resends
         self._last_type = ""
         self._last_code = -1
+        self._gap_from = -1  # the first record the lapped cursor skipped, until one after it goes out
 
     # ----- receiving ------------------------------------------------------------------
 
@@ -136,7 +141,7 @@ class Link:
         if type_ == "TARE":
             return ctl.tare()
         if type_ == "CAL":
-            return ctl.calibrate(v[0], v[1])
+            return self._cal(v)
         if type_ == "RATE":
             return ctl.set_rate(v[0])
         if type_ == "ACK":
@@ -145,6 +150,8 @@ class Link:
             return self._replay(v[0])
         if type_ == "STATS":
             return self._send_stats()
+        if type_ == "CAPSLOG":
+            return self._send_history()
         return P.NAK_UNKNOWN
 
     def _caps(self, v):
@@ -166,6 +173,25 @@ class Link:
             return code
         self.caps_counter = counter
         return self.ctl.set_caps(values)
+
+    def _cal(self, v):
+        """CAL, protocol 3: authentic and new like CAPS, then within what calibrate() takes;
+        the counter is saved (with the caps, unchanged) before the calibration starts."""
+        from softcrank_fw.capsauth import check_cal  # imported by the board at start-up
+
+        side, newtons, counter, tag = v
+        code, _ = check_cal(self.key, self.caps_counter, self.device_id, side, newtons, counter, tag)
+        if not code:
+            code = self.ctl.calibration_refused(side, newtons)
+        if code:
+            return code
+        if self.save_caps is not None:
+            try:
+                self.save_caps(counter, self.ctl.caps.values)
+            except Exception:  # OSError, MemoryError: the counter would not survive a reboot
+                return P.NAK_UNSAVED
+        self.caps_counter = counter
+        return self.ctl.calibrate(side, newtons)
 
     def _authenticate(self, values, counter, tag):
         from softcrank_fw.capsauth import check  # imported by the board at start-up: no new memory
@@ -199,11 +225,16 @@ class Link:
         if self.ctl.calibration_changed:
             self.send_calibration()
         if not ring.holds(self.send_rec) and self.send_rec != ring.next_rec:
+            if self._gap_from < 0 and ring.acked >= 0:
+                self._gap_from = self.send_rec
             self.send_rec = ring.oldest()  # the ring lapped the cursor
         sent = 0
         while sent < limit and self.send_rec != ring.next_rec:
             if not self._record(self.send_rec):
                 break
+            if self._gap_from >= 0:  # the gap is closed: say how big it was, once
+                self.ctl.records_lost(rec_diff(self.send_rec, self._gap_from))
+                self._gap_from = -1
             self.send_rec = (self.send_rec + 1) & (P.REC_MODULO - 1)
             sent += 1
         return sent
@@ -263,7 +294,18 @@ class Link:
         w.int(1000 // ctl.sample_period_ms)
         w.token(P.STATES[ctl.state])
         w.int(ctl.ring.next_rec)
+        w.int(ctl.caps.patient)
         return self._send()
+
+    def _send_history(self):
+        """CAPSLOG (protocol 4): the board's history of accepted caps (capstore.py), oldest first."""
+        for counter, uptime_s, tag in self.history() if self.history is not None else ():
+            self._begin("L")
+            self.out.int(counter)
+            self.out.int(uptime_s)
+            self.out.token(tag)
+            self._send()
+        return 0
 
     def send_caps(self):
         self._begin("C")

@@ -17,7 +17,8 @@ docs/protocol.md is the prose specification; tests/golden/frames.json holds gold
 from softcrank_fw.compat import const
 from softcrank_fw.crc import crc16
 
-PROTOCOL_VERSION = const(2)  # 2: CAPS carries a counter and an authentication tag
+PROTOCOL_VERSION = const(4)  # 2: CAPS carries a counter and a tag; 3: per-leg spasm thresholds, the patient, CAL signed;
+# 4: CAPSLOG, the trainer's history of accepted caps (L frames), for tamper evidence
 MAX_FRAME = const(120)  # bytes, including the trailing newline
 SEQ_MODULO = const(65536)  # frame counters wrap here
 REC_MODULO = const(1 << 30)  # record numbers and t_ms wrap here (a Pico's small-int range)
@@ -37,11 +38,14 @@ CAPS_FIELDS = (
     ("ramp_pct_min", INT),
     ("warmup_s", INT),
     ("cooldown_s", INT),
+    ("spasm_r_n", INT),  # protocol 3: the right pedal's threshold; spasm_n is the left's
+    ("patient", INT),  # protocol 3: whom the caps were set for (the host's patient id; 0: no one named)
 )
 # CAPS is authenticated (docs/protocol.md, "Authenticated caps"): `counter` must be above the
 # last one the trainer accepted, `tag` is HMAC-SHA256 under the trainer's key, truncated to
 # 128 bits, as 22 base64url characters (softcrank_fw/capsauth.py).
 CAPS_AUTH_FIELDS = (("counter", INT), ("tag", TOKEN))
+# CAL is authenticated the same way (protocol 3): a scale is as much a limit as a threshold.
 GOALS_FIELDS = (
     ("dur_min", INT),
     ("cad_lo_rpm", INT),
@@ -59,6 +63,7 @@ DEVICE_MESSAGES = {
         ("rate_hz", INT),
         ("state", TOKEN),
         ("next_rec", INT),
+        ("patient", INT),  # protocol 3: whom the caps the trainer holds were set for
     ),
     "C": CAPS_FIELDS + (("counter", INT),),  # current caps, and the last CAPS counter accepted
     "G": GOALS_FIELDS,  # current goals (after clamping to caps)
@@ -87,6 +92,8 @@ DEVICE_MESSAGES = {
         ("late", INT),
         ("heap_free", INT),
     ),
+    # protocol 4: one entry of the accepted caps' history (capstore.py), the answer to CAPSLOG
+    "L": (("counter", INT), ("uptime_s", INT), ("tag", TOKEN)),
     "A": (("ref", INT),),  # the command with frame seq `ref` was accepted
     "N": (("ref", INT), ("code", TOKEN)),  # ... was refused, and why
 }
@@ -103,11 +110,12 @@ HOST_MESSAGES = {
     "STOP": (),
     "ESTOP": (),
     "TARE": (),
-    "CAL": (("side", TOKEN), ("newtons", INT)),
+    "CAL": (("side", TOKEN), ("newtons", INT)) + CAPS_AUTH_FIELDS,
     "REPLAY": (("from_rec", INT),),
     "ACK": (("rec", INT),),
     "RATE": (("hz", INT),),
     "STATS": (),
+    "CAPSLOG": (),  # protocol 4: the accepted caps' history, oldest first, as L frames
 }
 
 # Session states, as the one-letter tokens telemetry carries. Index = the firmware's code.
@@ -132,7 +140,7 @@ EVENTS = (
     "OVERSPEED",  # arg: cadence in 0.1 rpm; resistance stops rising
     "HOST_LOST",  # no valid frame from the host for HOST_HOLD_MS; resistance stops rising
     "HOST_BACK",
-    "LOST",  # arg: records overwritten before the host acknowledged them
+    "LOST",  # arg: records the ring overwrote before they could be sent: one event per gap
     "TARED",
     "CALIBRATED",  # arg 0: left, 1: right
     "CAPS",  # caps changed
@@ -141,18 +149,23 @@ EVENTS = (
     "CAL_FAILED",  # arg 0: left, 1: right; the reading gave no plausible scale
     "CAPS_REFUSED",  # arg: a REFUSED_* reason; the caps did not change
     "CAPS_DEFAULTS",  # arg: DEFAULTS_MISSING or DEFAULTS_CORRUPT; the built-in caps apply
+    "UNSAVED",  # arg: an UNSAVED_* file; writing it to flash failed: in force until a restart, retried
 )
 
 PAUSE_HOST = const(0)  # the host asked
 PAUSE_HOST_SILENT = const(1)  # the host went quiet for HOST_TIMEOUT_MS
 PAUSE_OVERSPEED = const(2)  # cadence above the cap for too long
 PAUSE_SPASMS = const(3)  # too many spasms in a row
+PAUSE_STOPPED = const(4)  # the crank stopped in warm-up or work for STOPPED_PAUSE_MS
 
 # CAPS_REFUSED arguments.
 REFUSED_NOKEY = const(1)  # the trainer has no key (device.key): it takes no caps at all
 REFUSED_TAG = const(2)  # the tag is not the one the trainer's key gives
 REFUSED_STALE = const(3)  # the counter is not above the last accepted one: a replay
 REFUSED_UNSAVED = const(4)  # writing the caps to flash failed: they were not applied
+
+UNSAVED_CALIBRATION = const(1)  # UNSAVED event args: calibration.json
+UNSAVED_CAPS = const(2)  # caps.json (caps set during a session, written once it ended)
 
 # CAPS_DEFAULTS arguments: why the stored caps were not used at start-up.
 DEFAULTS_MISSING = const(1)  # no caps file: caps were never set on this trainer
@@ -161,6 +174,8 @@ DEFAULTS_CORRUPT = const(2)  # the file failed its checks
 SPASM_FORCE_L = const(1)
 SPASM_FORCE_R = const(2)
 SPASM_REVERSAL = const(3)
+SPASM_PULL_L = const(4)  # a flexor spasm: the left pedal pulled up past -spasm_n
+SPASM_PULL_R = const(5)
 
 # Telemetry flag bits.
 FLAG_OVERSPEED = const(1)  # cadence above the cap
@@ -183,6 +198,7 @@ NAK_CODES = (
     "STALE",  # CAPS: the counter is not above the last accepted one (REFUSED_STALE)
     "NOKEY",  # CAPS: the trainer has no key, so it takes no caps (REFUSED_NOKEY)
     "UNSAVED",  # CAPS: writing them to flash failed, so they were not applied
+    "LOADED",  # TARE: a pedal is loaded, moving or not quiet: take the feet off, hold still
 )
 NAK_BADCRC = const(0)
 NAK_SYNTAX = const(1)
@@ -197,6 +213,7 @@ NAK_AUTH = const(9)
 NAK_STALE = const(10)
 NAK_NOKEY = const(11)
 NAK_UNSAVED = const(12)
+NAK_LOADED = const(13)
 
 _DOLLAR = const(0x24)
 _STAR = const(0x2A)

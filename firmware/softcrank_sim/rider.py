@@ -3,7 +3,9 @@
 `Rider` pedals at exactly `rpm` (negative: backward), whatever the brake: the tests' rider,
 for assertions about cadence to the tenth. Each pedal pushes on its downstroke, a half sine
 whose peak grows with the brake, scaled by the leg's strength (the foot-drop side is weaker),
-on top of the resting weight of the foot. Load cells answer at 80 SPS with a little noise
+on top of the resting weight of the foot, which the pedal carries round: it presses more on the
+way down than on the way up (LEG_SWING), so even a leg that pushes nothing moves its pedal's
+reading once a revolution, as a strapped leg does (watch.py's flat-cell check relies on it). Load cells answer at 80 SPS with a little noise
 from a seeded generator, so a given seed always gives the same ride. `spasm_n` adds a spike
 to the left pedal; `fault` makes a sensor misbehave the ways the firmware must catch.
 
@@ -12,7 +14,8 @@ must (and can) to hold it against the brake, tires over time, and follows a scen
 timeline of cadence changes, spasms, faults and e-stop presses.
 
 Faults a scenario can inject (the safety suite, docs/safety.md, uses each): a load cell that
-goes to its rail, sticks, goes stale, jumps, or turns noisy (`fault`); a crank sensor that
+goes to its rail, sticks, goes stale, jumps, turns noisy, or goes flat (`fault`: a broken
+excitation or signal wire leaves the ADC's offset and noise, no force at all); a crank sensor that
 dies or bounces (`crank_fault`); and a firmware fault, an exception or a hang in the tick,
 which the simulated board acts out (`firmware_fault`, softcrank_sim/board.py).
 
@@ -28,8 +31,9 @@ FOOT_WEIGHT_N = 20.0
 PUSH_PEAK_N = 60.0  # at zero resistance
 PUSH_PER_BRAKE_N = 400.0  # extra peak push at full brake
 NOISE_COUNTS = 40
+LEG_SWING = 0.5  # the carried foot's weight on the pedal: +-50 % of it over a revolution
 
-FAULTS = ("rail", "stuck", "stale", "jump", "noisy")
+FAULTS = ("rail", "stuck", "stale", "jump", "noisy", "flat")
 NOISY_N = 300  # a "noisy" load cell: readings off by up to this many newtons either way
 BOUNCE_US = 300  # a bouncing crank contact: a second edge this soon after each real one
 
@@ -96,7 +100,7 @@ class Rider:
             push = self.push_n(side, brake_ppm)
             if self.rpm < 0:
                 phase = -phase  # pedalling backward: the push comes on the other half-turn
-            f = self.foot_weight_n + max(0.0, math.sin(phase)) * push
+            f = self.foot_weight_n * (1 + LEG_SWING * math.sin(phase)) + max(0.0, math.sin(phase)) * push
             if side == self.spasm_side:
                 f += self.spasm_n
             self.force_n[side] = f
@@ -123,6 +127,8 @@ class Rider:
             return self._frozen
         if self.fault == "jump":
             return raw + 2_000_000
+        if self.fault == "flat":
+            return self.tare[self.fault_side] + self._noise()  # offset and noise: no bridge signal
         if self.fault == "noisy":
             self._seed = (self._seed * 1103515245 + 12345) & 0x7FFFFFFF
             span = NOISY_N * self.cpn[self.fault_side]
@@ -158,10 +164,18 @@ class ScenarioRider(Rider):
         self.elapsed_s = 0.0
         self._next = 0  # index of the next scenario event
         self._spasm_until = 0.0
+        self._stall = None  # (until_s, reverse_rpm, end_s) while a spasm stalls and drives the crank
 
     def turn(self, dt_us, brake_ppm):
         dt = dt_us / 1e6
         self._timeline(dt)
+        if self._stall is not None:  # a spasm holds the crank, then drives it: not the rider's push
+            until_s, reverse_rpm, end_s = self._stall
+            if self.elapsed_s >= end_s:
+                self._stall = None
+            else:
+                self.speed = 0.0 if self.elapsed_s < until_s else reverse_rpm / 60.0
+                return self.speed * dt
         want = self.rpm / 60.0
         # The rider pushes what holding the wanted cadence against this drag takes (they feel
         # the brake), plus a little more when short of it, as far as tired legs allow.
@@ -215,6 +229,12 @@ class ScenarioRider(Rider):
             self._frozen = None
             if value is not None:
                 self.fault_side = 0 if value["side"] == "left" else 1
+        elif event.action == "stall":
+            start = self.elapsed_s
+            self._stall = (start + value["stall_s"], float(value["reverse_rpm"]),
+                           start + value["stall_s"] + value["duration_s"])
+        elif event.action == "feet":
+            self.foot_weight_n = float(value["weight_n"])
         elif event.action == "estop":
             self.estop = value
         elif event.action == "crank":

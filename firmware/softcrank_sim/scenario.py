@@ -13,7 +13,7 @@ before it starts anything).
 """
 
 FORMAT = 1
-FAULT_KINDS = ("rail", "stuck", "stale", "jump", "noisy")
+FAULT_KINDS = ("rail", "stuck", "stale", "jump", "noisy", "flat")
 CRANK_KINDS = ("dead", "bounce")
 FIRMWARE_FAULTS = ("exception", "hang")
 SIDES = ("left", "right")
@@ -29,7 +29,7 @@ RIDER_KEYS = {
     "foot_weight_n": (0, 200, 20),  # a resting foot's weight on the pedal
 }
 TOP_KEYS = ("format", "name", "description", "seed", "edges_per_rev", "rider", "events")
-ACTIONS = ("cadence_rpm", "strength", "spasm", "fault", "estop", "crank", "firmware")
+ACTIONS = ("cadence_rpm", "strength", "spasm", "fault", "estop", "crank", "firmware", "stall", "feet")
 
 
 class ScenarioError(ValueError):
@@ -102,7 +102,7 @@ def _event(i, doc):
             if key not in value:
                 raise ScenarioError("%s needs \"%s\"" % (here, key))
         _side(here + ".side", value["side"])
-        _number(here + ".force_n", value["force_n"], 0, 2500)
+        _number(here + ".force_n", value["force_n"], -2500, 2500)  # below 0: a flexor spasm pulls the pedal up
         _number(here + ".duration_s", value["duration_s"], 0, 600)
     elif action == "fault":
         if value is not None:
@@ -112,6 +112,19 @@ def _event(i, doc):
             _side(here + ".side", value["side"])
             if value["kind"] not in FAULT_KINDS:
                 raise ScenarioError("%s.kind must be one of %s" % (here, ", ".join(FAULT_KINDS)))
+    elif action == "stall":  # a spasm stalls the crank, then drives it (backward: reverse_rpm < 0)
+        _object(here, value, ("stall_s", "reverse_rpm", "duration_s"))
+        for key in ("stall_s", "reverse_rpm", "duration_s"):
+            if key not in value:
+                raise ScenarioError("%s needs \"%s\"" % (here, key))
+        _number(here + ".stall_s", value["stall_s"], 0, 10)
+        _number(here + ".reverse_rpm", value["reverse_rpm"], -60, 60)
+        _number(here + ".duration_s", value["duration_s"], 0, 60)
+    elif action == "feet":  # the feet's resting weight on the pedals: 0 takes them off
+        _object(here, value, ("weight_n",))
+        if "weight_n" not in value:
+            raise ScenarioError("%s needs \"weight_n\"" % here)
+        _number(here + ".weight_n", value["weight_n"], 0, 200)
     elif action == "estop":
         if value is not True and value is not False:
             raise ScenarioError("%s must be true (pressed) or false (released)" % here)

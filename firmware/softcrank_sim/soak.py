@@ -189,7 +189,8 @@ class Soak:
         elif what == 5:
             rider.spasm_side = r.below(2)
             rider.spasm_n = 300.0 + r.below(400)
-            if rider.spasm_n > self.ctl.caps.spasm_n + 50:  # over the threshold whatever the push
+            caps = self.ctl.caps
+            if rider.spasm_n > (caps.spasm_r_n if rider.spasm_side else caps.spasm_n) + 50:  # over, whatever the push
                 self.begin_cause()
             self.spasm_left = 50 + r.below(200)
         elif what == 6:
@@ -207,6 +208,7 @@ class Soak:
             values = [lo + r.below(hi - lo + 1) for _, lo, hi in CAP_LIMITS]
             values[1] = max(values[1], 10)  # sessions of 10 to 90 minutes
             values[5] = min(values[5], 300)
+            values[8] = r.below(1000)  # the patient: any id will do
             self.caps_counter += 1
             tag = capsauth.tag(KEY, "soak", self.caps_counter, values)
             self.command("CAPS", *(values + [self.caps_counter, tag]))  # refused whole if inconsistent

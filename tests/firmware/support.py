@@ -63,6 +63,13 @@ class Bench:
                 each(self)
         return self
 
+    def feet_off(self):
+        """The rider takes their feet off and the crank comes to rest: what TARE needs."""
+        self.rider.rpm = 0.0
+        self.rider.foot_weight_n = 0.0
+        self.rider.strength = [0.0, 0.0]  # no leg pushing on a pedal
+        return self.run(2.1)
+
     def run_until(self, state, max_seconds):
         """Ride until the controller reaches `state`; True if it did in time."""
         for _ in range(int(max_seconds * 100)):
@@ -124,16 +131,30 @@ class Wire:
             self.seq += 1
         return self.raw(P.encode(type_, seq, list(values)))
 
-    def caps(self, values, counter=None, key=TEST_KEY, tag=None, seq=None):
-        """Send CAPS signed as the therapist's host signs it; returns the answer frames."""
+    def caps(self, values, counter=None, key=TEST_KEY, tag=None, seq=None, patient=0):
+        """Send CAPS signed as the therapist's host signs it; returns the answer frames.
+        `values`: the eight limits, then `patient` is added; or all nine."""
         from softcrank_fw.capsauth import tag as make_tag
 
+        if len(values) == 8:
+            values = list(values) + [patient]
         if counter is None:
             counter = self.counter + 1
         self.counter = max(self.counter, counter)
         if tag is None:
             tag = make_tag(key, "test", counter, values)
         return self.command("CAPS", *(list(values) + [counter, tag]), seq=seq)
+
+    def cal(self, side, newtons, counter=None, key=TEST_KEY, tag=None):
+        """Send CAL signed as CAPS is (protocol 3); returns the answer frames."""
+        from softcrank_fw.capsauth import cal_tag
+
+        if counter is None:
+            counter = self.counter + 1
+        self.counter = max(self.counter, counter)
+        if tag is None:
+            tag = cal_tag(key, "test", counter, side, newtons)
+        return self.command("CAL", side, newtons, counter, tag)
 
     def state(self):
         """Everything a bad frame must not change."""

@@ -26,7 +26,7 @@ RFC4231 = [
      b"needs to be hashed before being used by the HMAC algorithm.",
      "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"),
 ]
-CAPS = [30, 20, 40, 300, 6, 120, 120]
+CAPS = [30, 20, 40, 300, 6, 120, 120, 200, 42]  # per-leg thresholds, for patient 42
 
 
 def test_hmac_sha256_gives_the_rfc_4231_test_vectors():
@@ -61,7 +61,7 @@ def test_equal_compares_whole_values():
 
 
 def test_the_tag_covers_the_domain_the_device_the_counter_and_every_value():
-    assert message("pico-01", 7, CAPS) == b"softcrank-caps-v1|pico-01|7|30,20,40,300,6,120,120"
+    assert message("pico-01", 7, CAPS) == b"softcrank-caps-v1|pico-01|7|30,20,40,300,6,120,120,200,42"
     base = tag(TEST_KEY, "pico-01", 7, CAPS)
     assert len(base) == TAG_CHARS and P.encode("CAPS", 0, CAPS + [7, base])  # one valid token
     others = [tag(TEST_KEY, "pico-02", 7, CAPS), tag(TEST_KEY, "pico-01", 8, CAPS),
@@ -74,7 +74,7 @@ def test_the_tag_covers_the_domain_the_device_the_counter_and_every_value():
 
 
 def test_the_worst_case_caps_frame_fits_max_frame():
-    highest = [100, 90, 120, 1500, 30, 1200, 1200]  # every cap at its highest accepted value
+    highest = [100, 90, 120, 1500, 30, 1200, 1200, 1500, P.INT_MAX]  # every cap at its highest accepted value
     frame = P.encode("CAPS", P.SEQ_MODULO - 1, highest + [P.INT_MAX, "-" * TAG_CHARS])
     assert len(frame) <= P.MAX_FRAME, len(frame)
     c = P.encode("C", P.SEQ_MODULO - 1, highest + [P.INT_MAX])
@@ -107,7 +107,7 @@ def test_the_link_refuses_forged_replayed_and_older_caps_with_an_event_each():
     assert wire.bench.ctl.caps.values == before and wire.link.caps_counter == 0
     assert [f[0] for f in wire.caps(CAPS, counter=3)] == ["C", "G", "A"]
     assert wire.bench.ctl.caps.values == CAPS and wire.bench.events(EV_CAPS) == [0]
-    lower = [20, 15, 30, 250, 5, 300, 180]
+    lower = [20, 15, 30, 250, 5, 300, 180, 250]
     refusal(wire, wire.caps(lower, counter=3), "STALE", P.REFUSED_STALE)  # the same counter again
     refusal(wire, wire.caps(lower, counter=2), "STALE", P.REFUSED_STALE)  # an older one
     assert wire.bench.ctl.caps.values == CAPS and wire.link.caps_counter == 3
@@ -127,12 +127,12 @@ def test_a_recorded_frame_replayed_later_is_refused_but_a_resend_is_answered_aga
 def test_a_trainer_without_a_key_takes_no_caps():
     wire = Wire(key=None)
     refusal(wire, wire.caps(CAPS), "NOKEY", P.REFUSED_NOKEY)
-    assert wire.bench.ctl.caps.values == [20, 15, 30, 250, 5, 300, 180]
+    assert wire.bench.ctl.caps.values == [20, 15, 30, 250, 5, 300, 180, 250, 0]
 
 
 def test_authentic_caps_out_of_range_are_refused_and_do_not_use_up_the_counter():
     wire = Wire()
-    frames = wire.caps([100, 90, 120, 1500, 30, 0, 5000], counter=9)
+    frames = wire.caps([100, 90, 120, 1500, 30, 0, 5000, 1500], counter=9)
     assert frames[0][2][1] == "RANGE" and wire.link.caps_counter == 0
     assert [f[0] for f in wire.caps(CAPS, counter=9)] == ["C", "G", "A"]
 
@@ -166,8 +166,8 @@ def test_caps_round_trip_through_the_flash_file():
     assert capstore.load(path) == (P.DEFAULTS_MISSING, 0, None)
     capstore.save(12, CAPS, path)
     assert capstore.load(path) == (0, 12, CAPS)
-    capstore.save(13, [20, 15, 30, 250, 5, 300, 180], path)
-    assert capstore.load(path) == (0, 13, [20, 15, 30, 250, 5, 300, 180])
+    capstore.save(13, [20, 15, 30, 250, 5, 300, 180, 250], path)
+    assert capstore.load(path) == (0, 13, [20, 15, 30, 250, 5, 300, 180, 250])
     os.remove(path)
 
 
@@ -181,17 +181,35 @@ def test_a_corrupt_caps_file_means_defaults():
         good[: len(good) // 2],  # half written
         "",
         "\x00\xff garbage",
-        good.replace('"format": 1', '"format": 2').replace('"format":1', '"format":2'),
-        '{"format": 1, "counter": 1, "caps": [20, 15, 30, 250, 5, 300, 5000], "check": "%s"}'
-        % capstore.digest(1, [20, 15, 30, 250, 5, 300, 5000]),  # checks out, but out of range
+        good.replace('"format": 2', '"format": 3').replace('"format":2', '"format":3'),  # a format it does not know
+        good.replace('[[12, ', '[[11, ').replace('[[12,', '[[11,'),  # the history edited by hand: the check fails
+        '{"format": 1, "counter": 1, "caps": [20, 15, 30, 250, 5, 300, 5000, 250], "check": "%s"}'
+        % capstore.digest(1, [20, 15, 30, 250, 5, 300, 5000, 250]),  # checks out, but out of range
         '{"format": 1, "counter": -1, "caps": %s, "check": "%s"}' % (CAPS, capstore.digest(-1, CAPS)),
         "[1, 2, 3]",
     ]
-    assert bad[0] != good
+    assert bad[0] != good and bad[5] != good
     for text in bad:
         with open(path, "w") as f:
             f.write(text)
         assert capstore.load(path) == (P.DEFAULTS_CORRUPT, 0, None), text
+    os.remove(path)
+
+
+def test_the_caps_file_keeps_a_short_history_of_accepted_caps():
+    """Protocol 4: each save adds (counter, s since boot, digest) and keeps the newest 8; a
+    format-1 file (protocol 3) still loads, with no history."""
+    path = tmp_path("history")
+    with open(path, "w") as f:
+        f.write('{"format": 1, "counter": 3, "caps": %s, "check": "%s"}' % (CAPS, capstore.digest(3, CAPS)))
+    assert capstore.load(path) == (0, 3, CAPS) and capstore.load_history(path) == []
+    for counter in range(4, 4 + capstore.HISTORY_LEN + 2):
+        capstore.save(counter, CAPS, path)
+    capstore.save(counter, CAPS, path)  # the same counter again (a CAL's save after its CAPS): one entry
+    history = capstore.load_history(path)
+    assert [e[0] for e in history] == list(range(6, 14)) and capstore.HISTORY_LEN == 8
+    assert all(e[2] == capstore.digest(e[0], CAPS) and e[1] >= 0 for e in history)
+    assert capstore.load(path) == (0, 13, CAPS)
     os.remove(path)
 
 

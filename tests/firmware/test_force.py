@@ -84,15 +84,15 @@ def test_tare_averages_the_unloaded_readings():
 def test_calibration_with_a_known_weight_sets_counts_per_newton():
     c = cell(tare=7_000, cpn=1)
     c.start_calibration(100)
-    noisy(c, 7_000 + 100 * 842, 32)
-    assert c.done == CALIBRATED and c.cpn == 842
+    noisy(c, 7_000 + 100 * 8_842, 32)
+    assert c.done == CALIBRATED and c.cpn == 8_842
 
 
 def test_calibration_with_no_weight_on_the_pedal_fails_and_keeps_the_old_scale():
-    c = cell(tare=7_000, cpn=842)
+    c = cell(tare=7_000, cpn=8_842)
     c.start_calibration(100)
     noisy(c, 7_000, 32)
-    assert c.done == CALIBRATION_FAILED and c.cpn == 842
+    assert c.done == CALIBRATION_FAILED and c.cpn == 8_842
 
 
 def ride_readings(c, per_second, seconds):

@@ -8,7 +8,7 @@ def test_safety_defaults_do_not_change_silently():
     # A change here must be a deliberate, documented decision (docs/firmware.md).
     assert CAP_LIMITS == (
         (20, 0, 100), (15, 1, 90), (30, 5, 120), (250, 50, 1500),
-        (5, 1, 30), (300, 0, 1200), (180, 0, 1200),
+        (5, 1, 30), (300, 0, 1200), (180, 0, 1200), (250, 50, 1500), (0, 0, (1 << 30) - 1),
     )
     assert GOAL_LIMITS == ((10, 1, 90), (15, 0, 150), (25, 0, 150), (10, 0, 100))
 
@@ -20,18 +20,21 @@ def test_default_caps_are_gentle():
 
 def test_caps_within_range_are_applied():
     caps = Caps()
-    assert caps.set([40, 30, 35, 300, 10, 240, 120]) == 0
-    assert caps.values == [40, 30, 35, 300, 10, 240, 120]
+    assert caps.set([40, 30, 35, 300, 10, 240, 120, 200, 7]) == 0
+    assert caps.values == [40, 30, 35, 300, 10, 240, 120, 200, 7]
     assert caps.max_res_pct == 40 and caps.cooldown_s == 120
+    assert (caps.spasm_n, caps.spasm_r_n, caps.patient) == (300, 200, 7)  # per leg, and whose
+    assert caps.set([40, 30, 35, 300, 10, 240, 120, 250]) == 0  # the limits alone: the patient stays
+    assert caps.values == [40, 30, 35, 300, 10, 240, 120, 250, 7]
 
 
 def test_one_bad_cap_refuses_the_whole_change():
     caps = Caps()
     before = list(caps.values)
-    assert caps.set([40, 30, 35, 300, 10, 240, 5000]) == NAK_RANGE
+    assert caps.set([40, 30, 35, 300, 10, 240, 5000, 300]) == NAK_RANGE
     assert caps.set([40, 30, 35, 300, 10, 240]) == NAK_ARGS
     assert caps.set([40, 30, 35, 300, "10", 240, 120]) == NAK_ARGS
-    assert caps.set([40, 5, 35, 300, 10, 300, 120]) == NAK_RANGE  # warm-up leaves no work time
+    assert caps.set([40, 5, 35, 300, 10, 300, 120, 300]) == NAK_RANGE  # warm-up leaves no work time
     assert caps.values == before and caps.max_res_pct == before[0]
 
 
@@ -46,7 +49,7 @@ def test_lowering_a_cap_lowers_the_goals_with_it():
     caps = Caps()
     goals = Goals(caps)
     goals.set([10, 20, 28, 15], caps)
-    caps.set([10, 15, 22, 250, 5, 300, 180])
+    caps.set([10, 15, 22, 250, 5, 300, 180, 250])
     goals.clamp(caps)
     assert goals.res_pct == 10 and goals.cad_hi_rpm == 22 and goals.cad_lo_rpm == 20
 

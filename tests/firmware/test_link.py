@@ -3,7 +3,8 @@
 from softcrank_fw import protocol as P
 from softcrank_fw.control import PAUSED, WARMUP
 from softcrank_fw.crc import crc16
-from support import Bench, Wire
+from softcrank_fw import capsauth
+from support import TEST_KEY, Bench, Wire
 
 
 def framed(body):
@@ -19,9 +20,26 @@ def test_hello_answers_with_the_handshake_caps_goals_and_calibration():
     wire = Wire()
     frames = wire.command("HELLO", P.PROTOCOL_VERSION)
     assert types(frames) == ["H", "C", "G", "K", "A"]
-    proto, fw, device, edges, rate, state, next_rec = frames[0][2]
+    proto, fw, device, edges, rate, state, next_rec, patient = frames[0][2]
     assert proto == P.PROTOCOL_VERSION and device == "test" and edges == 24 and rate == 10 and state == "I"
-    assert frames[1][2] == [20, 15, 30, 250, 5, 300, 180, 0]  # the caps, and no CAPS counter used yet
+    assert patient == 0  # caps set for no one in particular: the defaults
+    assert frames[1][2] == [20, 15, 30, 250, 5, 300, 180, 250, 0, 0]  # the caps, no patient, no counter yet
+
+
+def test_the_caps_say_whom_they_were_set_for_in_c_and_in_the_handshake():
+    wire = Wire()
+    frames = wire.caps([10, 15, 30, 250, 5, 300, 180, 180], counter=3, patient=42)
+    assert frames[0][2] == [10, 15, 30, 250, 5, 300, 180, 180, 42, 3]
+    assert wire.command("HELLO", P.PROTOCOL_VERSION)[0][2][7] == 42
+
+
+def test_cal_is_authenticated_like_caps_and_uses_up_the_counter():
+    wire = Wire(Bench(rpm=0.0))
+    assert types(wire.cal("L", 98, key=bytes(32))) == ["N"]  # not the trainer's key
+    assert types(wire.cal("L", 98, counter=4)) == ["A"]
+    assert wire.link.caps_counter == 4
+    assert wire.cal("L", 98, counter=4)[0][2][1] == "STALE"  # a recorded CAL replayed
+    assert wire.cal("L", 0, counter=5)[0][2][1] == "RANGE" and wire.link.caps_counter == 4
 
 
 def test_hello_from_another_protocol_version_is_answered_then_refused():
@@ -32,9 +50,9 @@ def test_hello_from_another_protocol_version_is_answered_then_refused():
 
 def test_set_caps_is_acknowledged_and_the_new_caps_and_goals_are_sent():
     wire = Wire()
-    frames = wire.caps([10, 15, 30, 250, 5, 300, 180], counter=7)
+    frames = wire.caps([10, 15, 30, 250, 5, 300, 180, 250], counter=7)
     assert types(frames) == ["C", "G", "A"]
-    assert frames[0][2] == [10, 15, 30, 250, 5, 300, 180, 7]  # the new caps and their counter
+    assert frames[0][2] == [10, 15, 30, 250, 5, 300, 180, 250, 0, 7]  # the new caps and their counter
     assert frames[1][2][3] == 10  # work resistance clamped too
 
 
@@ -62,11 +80,14 @@ def test_bad_frames_are_answered_with_nak_and_change_nothing():
         (b"garbage\n", "SYNTAX"),
         (b"$" + b"9" * 200 + b"\n", "TOOLONG"),
         (P.encode("A", 9, [1]), "UNKNOWN"),  # a device frame sent to the device
-        (P.encode("CAPS", 10, [100, 90, 120, 1500, 30, 0, 5000, 1, "A" * 22]), "AUTH"),
+        (P.encode("CAPS", 10, [100, 90, 120, 1500, 30, 0, 5000, 1500, 0, 1, "A" * 22]), "AUTH"),
         (framed(b"CAPS,10,100,90,120,1500,30,0,0"), "ARGS"),  # protocol 1's CAPS: no counter, no tag
+        (framed(b"CAPS,10,100,90,120,1500,30,0,0,1,AAAAAAAAAAAAAAAAAAAAAA"), "ARGS"),  # protocol 2's
+        (P.encode("CAL", 13, ["L", 98, 1, "A" * 22]), "AUTH"),  # an unsigned calibration
+        (framed(b"CAL,13,L,98"), "ARGS"),  # protocol 2's CAL: no counter, no tag
         (P.encode("GOALS", 11, [10, 30, 20, 10]), "RANGE"),
         (P.encode("RATE", 12, [51]), "RANGE"),
-        (P.encode("CAL", 13, ["X", 100]), "RANGE"),
+        (P.encode("CAL", 13, ["X", 100, 1, capsauth.cal_tag(TEST_KEY, "test", 1, "X", 100)]), "RANGE"),
         (P.encode("ACK", 14, [wire.bench.ctl.ring.next_rec + 5]), "RANGE"),
         (P.encode("REPLAY", 15, [wire.bench.ctl.ring.next_rec + 5]), "RANGE"),
         (P.encode("TARE", 16, []), "STATE"),
@@ -174,10 +195,50 @@ def test_a_failed_calibration_is_reported_as_an_event_frame():
     bench = Bench(rpm=0.0)
     bench.rider.foot_weight_n = 0.0  # nothing at all on the pedals
     wire = Wire(bench)
-    assert types(wire.command("CAL", "L", 100)) == ["A"]  # "100 N on the left pedal": there is not
+    assert types(wire.cal("L", 100)) == ["A"]  # "100 N on the left pedal": there is not
     wire.bench.run(1)
     start = len(wire.sent)
     while wire.link.pump():
         pass
     events = [P.decode(f)[2][3] for f in wire.sent[start:] if f.startswith(b"$E")]
     assert "CAL_FAILED" in events
+
+
+
+def _drain(wire):
+    """Pump everything out: (first rec, last rec, the LOST events' args), decoding as it goes
+    (a small heap holds no list of thousands of frames)."""
+    first = last = None
+    lost = []
+    del wire.sent[:]
+    while wire.link.pump(64):
+        for f in wire.sent:
+            type_, _, v = P.decode(f)
+            if type_ in ("T", "E"):
+                first = v[0] if first is None else first
+                last = v[0]
+                if type_ == "E" and v[3] == "LOST":
+                    lost.append(v[4])
+        del wire.sent[:]
+    return first, last, lost
+
+
+def test_a_gap_is_reported_once_with_its_true_size_whatever_the_host_acks_after_it():
+    wire = Wire()
+    wire.bench.ctl.set_rate(50)
+    wire.bench.run(1)
+    _, before, _ = _drain(wire)
+    wire.command("ACK", before)  # a host that stored everything so far
+    wire.accept = False  # then the port takes nothing for 100 s: 5,000 records > the ring's 3,072
+    for _ in range(100):
+        wire.bench.run(1)
+        wire.link.pump(64)
+    wire.accept = True
+    after, _, lost = _drain(wire)
+    gap = after - before - 1  # the records the host never got
+    assert gap > 1500
+    assert lost == [gap]  # once, its true size
+    for _ in range(20):  # a host that keeps ACKing its highest gap-free record
+        wire.command("ACK", before)
+        wire.bench.run(1)
+        assert _drain(wire)[2] == []  # no LOST after every sample

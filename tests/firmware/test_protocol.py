@@ -57,7 +57,7 @@ def test_a_telemetry_frame_at_its_longest_fits_a_third_of_115200_baud_at_50_hz()
 
 def test_encode_refuses_what_it_could_not_decode():
     assert raises(ValueError, P.encode, "T", 0, [1, 2, "W"])
-    assert raises(ValueError, P.encode, "CAL", 0, ["L R", 100])
+    assert raises(ValueError, P.encode, "CAL", 0, ["L R", 100, 1, "A" * 22])
     assert raises(ValueError, P.encode, "ACK", 0, [1 << 31])
     assert raises(ValueError, P.encode, "ACK", 70000, [1])
     assert raises(ValueError, P.encode, "NOPE", 0, [])

@@ -13,7 +13,7 @@ from softcrank_fw.crc import crc16
 from support import TEST_KEY, Bench, Wire
 
 # Caps a test session can use: no warm-up (straight into work), the fastest ramp (30 %/min).
-FAST_CAPS = [20, 15, 30, 250, 30, 0, 180]
+FAST_CAPS = [20, 15, 30, 250, 30, 0, 180, 250]  # protocol 3: eight limits (the right leg's threshold last)
 
 
 def framed(body):
@@ -58,13 +58,14 @@ def test_q1_integers_and_tokens():
     tokens = sorted((t, name) for table in (P.DEVICE_MESSAGES, P.HOST_MESSAGES) for t, fields in table.items()
                     for name, kind in fields if kind == P.TOKEN)
     assert tokens == sorted([("H", "fw"), ("H", "device"), ("H", "state"), ("T", "state"), ("E", "state"),
-                             ("E", "event"), ("N", "code"), ("CAL", "side"), ("CAPS", "tag")])
+                             ("E", "event"), ("N", "code"), ("CAL", "side"), ("CAL", "tag"), ("CAPS", "tag"),
+                             ("L", "tag")])
     wire = Wire()
     assert answer(wire.raw(framed(b"RATE,1,ten"))) == ("N", [1, "ARGS"])  # a token where an integer goes
     assert answer(wire.raw(framed(b"RATE,2,010"))) == ("N", [2, "ARGS"])  # no leading zeros
     assert answer(wire.raw(framed(b"RATE,3,+10"))) == ("N", [3, "ARGS"])  # no plus sign
-    assert answer(wire.raw(framed(b"CAL,4,10,100"))) == ("N", [4, "RANGE"])  # "10" is a token: only L or R do
-    assert answer(wire.raw(framed(b"CAL,5,L,1e2"))) == ("N", [5, "ARGS"])
+    assert answer(wire.raw(framed(b"CAL,4,10,100,1,AAAA"))) == ("N", [4, "AUTH"])  # well-formed ("10" is a token); unsigned
+    assert answer(wire.raw(framed(b"CAL,5,L,1e2,1,AAAA"))) == ("N", [5, "ARGS"])
     assert answer(wire.raw(framed(b"RATE,6,25"))) == ("A", [6])
     assert wire.bench.ctl.sample_period_ms == 40
 
@@ -282,9 +283,9 @@ def test_q11_a_third_party_provisions_its_own_key_and_signs_caps_with_it():
     wire = Wire()
     wire.link = Link(wire.bench.ctl, wire._write, "test", 24, key=key, caps_counter=7)  # the trainer, rebooted
     hello = wire.command("HELLO", P.PROTOCOL_VERSION)
-    device, counter = hello[0][2][2], hello[1][2][7]
-    caps = [30, 20, 40, 300, 6, 120, 120]
+    device, counter = hello[0][2][2], hello[1][2][9]
+    caps = [30, 20, 40, 300, 6, 120, 120, 280, 0]  # the eight limits and the patient (0: no one named)
     frames = wire.command("CAPS", *(caps + [counter + 1, _tag(mine, device, counter + 1, caps)]))
     assert [f[0] for f in frames] == ["C", "G", "A"] and frames[0][2] == caps + [counter + 1]
-    old = wire.caps([20, 15, 30, 250, 5, 300, 180], counter=counter + 2, key=TEST_KEY)  # softcrank's old key
+    old = wire.caps([20, 15, 30, 250, 5, 300, 180, 250], counter=counter + 2, key=TEST_KEY)  # softcrank's old key
     assert answer(old)[1][1] == "AUTH"

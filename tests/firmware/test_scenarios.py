@@ -63,7 +63,7 @@ def mean_force(bench, seconds):
 def test_the_rider_holds_the_cadence_and_pushes_harder_against_more_brake():
     bench = ScenarioBench({"format": 1, "rider": {"cadence_rpm": 20}})
     ctl = bench.ctl
-    ctl.set_caps([40, 30, 30, 1500, 30, 0, 60])
+    ctl.set_caps([40, 30, 30, 1500, 30, 0, 60, 1500])
     ctl.set_goals([20, 10, 30, 5])
     bench.run(0.1)
     ctl.start()
@@ -92,7 +92,7 @@ def test_the_weaker_leg_tires_faster_and_the_pushing_grows_less_even():
 def test_a_scenario_spasm_is_caught_and_the_session_still_ends_done():
     bench = ScenarioBench({"format": 1, "events": [{"at_s": 90, "spasm": {"side": "right", "force_n": 500, "duration_s": 1}}]})
     ctl = bench.ctl
-    ctl.set_caps([20, 5, 30, 250, 10, 60, 60])
+    ctl.set_caps([20, 5, 30, 250, 10, 60, 60, 250])
     ctl.set_goals([2, 15, 25, 15])
     bench.run(0.1)
     ctl.start()

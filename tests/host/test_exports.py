@@ -50,7 +50,7 @@ from softcrank_fw import protocol as P
 
 SPEED = 20  # virtual time runs 20 times real time: the 3.5-minute ride takes about 11 s
 RATE_HZ = 25  # several samples a second, so the one-second points really aggregate
-CAPS = [20, 15, 30, 250, 5, 60, 60]  # 1 min warm-up, 1 min cool-down
+CAPS = [20, 15, 30, 250, 5, 60, 60, 250]  # 1 min warm-up, 1 min cool-down
 GOALS = [1, 15, 25, 15]  # 1 min of work
 SCENARIO = {"format": 1, "name": "export", "description": "a spasm in the work phase",
             "rider": {"cadence_rpm": 18},

@@ -21,7 +21,7 @@ def db(tmp_path):
     path = tmp_path / "ridelog.sqlite"
     with RideLog(path) as log:
         pid = log.add_patient("Ann B", "right")
-        sid = log.start_session(pid, "sim-0001", 100, [10, 15, 25, 10], [20, 15, 30, 250, 5, 300, 180])
+        sid = log.start_session(pid, "sim-0001", 100, [10, 15, 25, 10], [20, 15, 30, 250, 5, 300, 180, 250])
         frames = [frame("E", 100, 0, "W", "START", 0)]
         for i in range(1, 601):
             frames.append(frame("T", 100 + i, i * 100, "W", 200, 600, 300, 100, 600 - i // 10, P.FLAG_IN_BAND))

@@ -91,7 +91,9 @@ def test_a_host_killed_mid_ride_is_restarted_and_the_session_ends_whole(ridelog,
         second = ride_process(db, board.port)
         out, _ = second.communicate(timeout=120)
     assert second.returncode == 0, out
-    assert "carrying on with session %d" % session in out
+    found = [line for line in out.splitlines() if line.startswith("found: ")]
+    assert found == ["found: session %d carried on: the trainer paused it because softcrank went quiet; resuming "
+                     "(resistance builds up again from zero)" % session], out
     assert "the link is back: resuming" in out
     (row,) = ridelog.sessions()
     assert row["id"] == session and row["end_state"] == "D"
@@ -108,8 +110,8 @@ def frame(type_, *values):
 
 def test_a_trainer_restart_ends_its_session_as_not_seen_and_forgets_its_old_records(ridelog):
     recorder = Recorder(ridelog, 1)
-    recorder.on_frame(frame("H", P.PROTOCOL_VERSION, "0.1.0", "dev-1", 20, 10, "I", 100))
-    recorder.on_frame(frame("C", 20, 15, 30, 250, 5, 300, 180, 0))
+    recorder.on_frame(frame("H", P.PROTOCOL_VERSION, "0.1.0", "dev-1", 20, 10, "I", 100, 0))
+    recorder.on_frame(frame("C", 20, 15, 30, 250, 5, 300, 180, 250, 0, 0))
     recorder.on_frame(frame("G", 10, 15, 25, 10))
     recorder.store([frame("T", 100, 10000, "I", 0, 0, 0, 0, 0, 0)])
     assert recorder.committed() == 100  # consumed, though outside a session
@@ -125,11 +127,11 @@ def test_a_trainer_restart_ends_its_session_as_not_seen_and_forgets_its_old_reco
 def test_a_reboot_seen_in_the_replay_ends_the_resumed_session_there(ridelog):
     """A host restarted after the trainer rebooted and rode on past the old record numbers: the
     BOOT record in the replay shows the old session is over."""
-    sid = ridelog.start_session(1, "dev-1", 50, [10, 15, 25, 10], [20, 15, 30, 250, 5, 300, 180])
+    sid = ridelog.start_session(1, "dev-1", 50, [10, 15, 25, 10], [20, 15, 30, 250, 5, 300, 180, 250])
     ridelog.add_records(sid, [frame("E", 50, 5000, "U", "START", 0)])
     ridelog.flush()
     recorder = Recorder(ridelog, 1)
-    recorder.on_frame(frame("H", P.PROTOCOL_VERSION, "0.1.0", "dev-1", 20, 10, "I", 400))
+    recorder.on_frame(frame("H", P.PROTOCOL_VERSION, "0.1.0", "dev-1", 20, 10, "I", 400, 0))
     assert recorder.resumed == sid and recorder.committed() == 50
     recorder.store([frame("E", 51, 0, "I", "BOOT", 0), frame("T", 52, 50, "I", 0, 0, 0, 0, 0, 0)])
     assert recorder.session_id is None and recorder.committed() == 52
@@ -137,6 +139,7 @@ def test_a_reboot_seen_in_the_replay_ends_the_resumed_session_there(ridelog):
 
 
 def test_ride_on_the_command_line_names_an_unknown_patient(tmp_path):
+    RideLog(tmp_path / "x.sqlite").close()  # ride opens only an existing log (tests/host/test_cli_paths.py)
     out = subprocess.run([sys.executable, "-m", "softcrank", "ride", "--db", str(tmp_path / "x.sqlite"),
                           "--patient", "Nobody", "--port", os.devnull], capture_output=True, text=True)
     assert out.returncode == 2 and "no patient 'Nobody'" in out.stderr

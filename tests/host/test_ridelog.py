@@ -1,4 +1,8 @@
-"""The ride log keeps every record exactly once, survives a crash, and refuses what it cannot trust."""
+"""The ride log keeps every record exactly once, survives a crash, and refuses what it cannot trust.
+
+One suite, two back ends: every test that takes `log` or `target` runs on a SQLite file and on
+a PostgreSQL clinic store (a real server, tests/conftest.py's pg_server). The tests that take
+only `path` are about the file itself (SQLite's header, WAL, PRAGMA user_version)."""
 
 import os
 import sqlite3
@@ -13,10 +17,11 @@ import pytest
 
 from softcrank.store import ridelog as R
 from softcrank.frames import Frame, parse
+from softcrank.store.opening import open_store
 from softcrank.store.ridelog import Gap, RideLog, RideLogError, default_path
 from softcrank_fw import protocol as P
 
-CAPS = [20, 15, 30, 250, 5, 300, 180]  # the firmware's defaults
+CAPS = [20, 15, 30, 250, 5, 300, 180, 250]  # the firmware's defaults
 GOALS = [10, 15, 25, 10]
 WRAP = P.REC_MODULO  # record numbers wrap here
 
@@ -41,10 +46,22 @@ def path(tmp_path):
     return tmp_path / "ride.sqlite"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request, path):
+    """The store under test: a SQLite file, or a fresh database on the PostgreSQL test server."""
+    return str(path) if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
-def log(path):
-    with RideLog(path, batch_size=10, max_delay_s=3600) as log:  # commits by count only, unless a test says
+def log(target):
+    with open_store(target, batch_size=10, max_delay_s=3600) as log:  # commits by count only, unless a test says
         yield log
+
+
+def count_samples(target):
+    """What another connection sees committed."""
+    with open_store(target) as other:
+        return other._read("SELECT COUNT(*) FROM samples")[0][0]
 
 
 @pytest.fixture
@@ -82,7 +99,7 @@ def test_the_tables_store_every_field_the_protocol_defines(path):
 
     assert columns("samples") == ["session_id", "rec", "pos"] + [n for n, _ in P.DEVICE_MESSAGES["T"] if n != "rec"]
     assert columns("events") == ["session_id", "rec", "pos"] + [n for n, _ in P.DEVICE_MESSAGES["E"] if n != "rec"]
-    caps = [name for name, _ in P.CAPS_FIELDS]
+    caps = [name for name, _ in P.CAPS_FIELDS if name != "patient"]  # whose: the row's patient_id
     assert [c for c in columns("caps_history") if c in caps] == caps
     assert [c for c in columns("sessions") if c in caps] == caps
     goals = [name for name, _ in P.GOALS_FIELDS]
@@ -106,7 +123,7 @@ def test_an_older_file_is_upgraded_in_place_and_keeps_its_data(path):
     for session in (1, 2):
         db.execute("INSERT INTO sessions (id, patient_id, device_id, started_at, start_rec, %s, %s) "
                    "VALUES (?, 1, 'dev', '2025-01-0%d', 0, %s)"
-                   % (", ".join(R.GOAL_NAMES), ", ".join(R.CAP_NAMES), session, ", ".join(map(str, GOALS + CAPS))),
+                   % (", ".join(R.GOAL_NAMES), ", ".join(R.CAP_NAMES[:7]), session, ", ".join(map(str, GOALS + CAPS[:7]))),
                    (session,))
     db.execute("INSERT INTO samples VALUES (2, 5, 5, 500, 'W', 200, 1000, 900, 100, 60, 8)")
     db.close()
@@ -117,6 +134,7 @@ def test_an_older_file_is_upgraded_in_place_and_keeps_its_data(path):
         assert first["ended_at"] == "2025-02-01T00:00:00.000+00:00" and first["end_state"] is None
         assert log.open_session("dev")["id"] == second["id"] == 2
         assert [s.rec for s in log.samples(2)] == [5]
+        assert log.session(2)["caps"]["spasm_r_n"] == CAPS[3]  # v6: the one threshold became both legs'
         with pytest.raises(RideLogError, match="still has session 2 open"):
             log.start_session(1, "dev", 10, GOALS, CAPS)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == R.SCHEMA_VERSION
@@ -215,8 +233,8 @@ def test_a_patient_needs_a_name_and_a_known_affected_side(log, name, side):
 
 def test_caps_keep_an_audit_trail_and_the_latest_are_current(log, patient):
     assert log.current_caps(patient) == dict(zip(R.CAP_NAMES, CAPS))  # the firmware's defaults
-    log.set_caps(patient, [25, 20, 30, 250, 5, 300, 180], "dr. Rossi", "three good sessions")
-    log.set_caps(patient, dict(zip(R.CAP_NAMES, [30, 20, 30, 250, 5, 300, 180])), "dr. Rossi", "")
+    log.set_caps(patient, [25, 20, 30, 250, 5, 300, 180, 250], "dr. Rossi", "three good sessions")
+    log.set_caps(patient, dict(zip(R.CAP_NAMES, [30, 20, 30, 250, 5, 300, 180, 250])), "dr. Rossi", "")
     history = log.caps_history(patient)
     assert [(h["set_by"], h["caps"]["max_res_pct"], h["reason"]) for h in history] == [
         ("dr. Rossi", 25, "three good sessions"), ("dr. Rossi", 30, "")]
@@ -224,10 +242,10 @@ def test_caps_keep_an_audit_trail_and_the_latest_are_current(log, patient):
 
 
 @pytest.mark.parametrize("caps, why", [
-    ([101, 15, 30, 250, 5, 300, 180], "max_res_pct must be 0..100, got 101"),
-    ([20, 5, 30, 250, 5, 300, 180], "300 s warm-up leaves under 60 s of work in 5 minutes"),
-    ([20, 15, 30, 250, 5, 300], "need 7 values"),
-    ([20, 15, 30, 250, 5, 300, True], "cooldown_s must be an integer"),
+    ([101, 15, 30, 250, 5, 300, 180, 250], "max_res_pct must be 0..100, got 101"),
+    ([20, 5, 30, 250, 5, 300, 180, 250], "300 s warm-up leaves under 60 s of work in 5 minutes"),
+    ([20, 15, 30, 250, 5, 300], "need 8 values"),
+    ([20, 15, 30, 250, 5, 300, True, 250], "cooldown_s must be an integer"),
     ({"max_res_pct": 20}, "need exactly max_res_pct, max_dur_min"),
 ])
 def test_caps_the_firmware_would_refuse_are_refused_and_change_nothing(log, patient, caps, why):
@@ -246,7 +264,7 @@ def test_caps_need_a_known_patient_and_someone_who_set_them(log, patient):
 # --- sessions -------------------------------------------------------------------------------
 
 def test_a_session_stores_the_goals_and_caps_in_force_at_its_start(log, patient):
-    caps = parse(P.encode("C", 1, CAPS + [3]))  # the device's own frames (with their counter) are accepted as they are
+    caps = parse(P.encode("C", 1, CAPS + [7, 3]))  # the device's own frames (patient 7, counter 3) (with their counter) are accepted as they are
     session = log.start_session(patient, "dev", 1000, parse(P.encode("G", 2, GOALS)), caps)
     stored = log.session(session)
     assert stored["goals"] == dict(zip(R.GOAL_NAMES, GOALS)) and stored["caps"] == dict(zip(R.CAP_NAMES, CAPS))
@@ -260,11 +278,11 @@ def test_goals_beyond_the_caps_are_refused(log, patient):
     assert log.sessions() == []
 
 
-def test_a_restarted_host_resumes_the_devices_open_session(path, patient, log):
+def test_a_restarted_host_resumes_the_devices_open_session(target, patient, log):
     session = new_session(log, patient)
     log.add_records(session, [sample(1000), sample(1001)])
     log.close()
-    with RideLog(path) as again:
+    with open_store(target) as again:
         assert again.open_session("e6614103e7452d2f")["id"] == session
         assert again.open_session("another-device") is None
         assert again.last_committed_rec(session) == 1001
@@ -310,15 +328,14 @@ def test_a_replay_overlapping_what_is_stored_adds_only_the_new_records(log, pati
     assert stored_recs(log, session) == recs(1000, 50)
 
 
-def test_records_are_committed_in_batches_and_only_committed_ones_are_acked(path, log, patient):
+def test_records_are_committed_in_batches_and_only_committed_ones_are_acked(target, log, patient):
     session = new_session(log, patient)
     for rec in recs(1000, 25):  # batch_size is 10 in these tests
         log.add_records(session, [sample(rec)])
     assert log.pending == 5 and log.last_committed_rec(session) == 1019
-    other = sqlite3.connect(path)  # another connection sees exactly what is committed
-    assert other.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 20
+    assert count_samples(target) == 20  # another connection sees exactly what is committed
     assert log.flush() == 5 and log.pending == 0 and log.last_committed_rec(session) == 1024
-    assert other.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 25
+    assert count_samples(target) == 25
 
 
 def test_a_record_waits_at_most_max_delay_s_for_its_commit(log, patient, monkeypatch):
@@ -362,7 +379,7 @@ def test_one_thread_stores_while_another_asks_what_to_ack(log, patient):
     assert log.last_committed_rec(session) == 1499
 
 
-def test_a_host_killed_mid_batch_loses_nothing_it_committed(path, patient, log):
+def test_a_host_killed_mid_batch_loses_nothing_it_committed(target, patient, log):
     """The child adds 120 records in batches of 50 and dies without closing: 100 are safe,
     and the 20 it never ACKed come back with a replay."""
     session = new_session(log, patient)
@@ -370,8 +387,9 @@ def test_a_host_killed_mid_batch_loses_nothing_it_committed(path, patient, log):
     child = textwrap.dedent("""
         import os, sys
         from softcrank.frames import Frame
-        from softcrank.store.ridelog import RideLog, SAMPLE_FIELDS
-        log = RideLog(sys.argv[1], batch_size=50, max_delay_s=3600)
+        from softcrank.store.opening import open_store
+        from softcrank.store.ridelog import SAMPLE_FIELDS
+        log = open_store(sys.argv[1], batch_size=50, max_delay_s=3600)
         for rec in range(1000, 1120):
             values = [rec, rec * 100, "W", 200, 1000, 1000, 100, 60, 0]
             log.add_records(int(sys.argv[2]), [Frame("T", 0, dict(zip(SAMPLE_FIELDS, values)))])
@@ -379,8 +397,8 @@ def test_a_host_killed_mid_batch_loses_nothing_it_committed(path, patient, log):
         os._exit(0)  # no flush, no close: as if the laptop's power cord were pulled from the process
     """)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    subprocess.run([sys.executable, "-c", child, str(path), str(session)], check=True, env=env, timeout=60)
-    with RideLog(path, batch_size=50) as again:
+    subprocess.run([sys.executable, "-c", child, target, str(session)], check=True, env=env, timeout=60)
+    with open_store(target, batch_size=50) as again:
         assert again.last_committed_rec(session) == 1099
         assert stored_recs(again, session) == recs(1000, 100)
         assert again.open_session("e6614103e7452d2f")["id"] == session

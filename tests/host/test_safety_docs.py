@@ -15,7 +15,10 @@ TEST_REF = re.compile(r"`(tests/[\w/]+\.py)::(test_\w+)(?:\[[^\]]*\])?`")
 REQUIRED = ("above the cap", "rising too fast", "spasm", "e-stop", "overspeed", "too long",
             "disconnected", "saturated", "stuck", "noisy", "crank sensor bounce", "crank sensor failure",
             "exception", "ctrl-c", "hang", "brownout", "host crash", "link loss", "not reading",
-            "corrupted or replayed frames", "without authorisation", "corrupted caps in flash", "flywheel")
+            "corrupted or replayed frames", "without authorisation", "corrupted caps in flash", "flywheel",
+            # issue 12
+            "flexor spasm", "clonus", "stops, or faints", "zero or scale", "bridge wire", "stalls, then reverses",
+            "another patient", "repl", "mechanical", "spasms in a train", "lost over and over")
 
 
 def rows():

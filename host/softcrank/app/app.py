@@ -17,10 +17,13 @@ from textual.binding import Binding
 from textual.reactive import reactive
 
 from ..clinical.words import refusal
-from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError
+from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError, default_path
+from ..trainer import capscheck
 from ..trainer.commands import Job
 from ..trainer.link import CommandRefused, LinkError
-from .messages import (CommandDone, HistoryReady, LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry,
+from ..trainer.plan import clamped
+from .clinicsync import SYNC_EVERY_S, clinic_url, sync_once
+from .messages import (CommandDone, HistoryReady, LinkChanged, Notice, RecordsLost, SessionChanged, Settings, Telemetry,
                        TrainerEvent)
 from .ridestate import RideState
 from .screens.connect import ConnectScreen, detected_picos
@@ -96,6 +99,8 @@ class SoftcrankApp(App):
 
     @property
     def export_dir(self) -> Path:
+        if getattr(self.ridelog, "url", None):  # a clinic store: exports go beside this user's own ride log
+            return default_path().parent / "exports"
         return Path(self.ridelog.path).parent / "exports"
 
     def on_mount(self) -> None:
@@ -103,6 +108,9 @@ class SoftcrankApp(App):
         self.theme = HIGH_CONTRAST.name
         if self._history is not None:
             self._ride_history()
+        if clinic_url(self.ridelog) is not None:  # a clinic store is configured: sync in a worker
+            self._clinic_sync()
+            self.set_interval(SYNC_EVERY_S, self._clinic_sync)
         if self._start_patient is not None and self.port is not None:
             self.switch_mode("ride")  # the patient is read in a worker, then the trainer connects
             self.choose_patient(self._start_patient)
@@ -187,11 +195,29 @@ class SoftcrankApp(App):
     @work(thread=True, group="commands")
     def _start_with_plan(self, patient_id: int) -> None:
         try:
+            if self.trainer.link is not None and self.trainer.link.state == "connected":
+                found = capscheck.check(self.ridelog, self.trainer.link)  # tamper evidence; each logged
+                if found:
+                    self.post_message(CommandDone("START", "the trainer holds caps this ride log cannot account "
+                                                  "for: %s. Nothing started: a therapist checks the unit and "
+                                                  "confirms them on the Therapist screen (F7, the PIN, then Ctrl+O)"
+                                                  % "; ".join(found)))
+                    return
             plan = self.ridelog.current_plan(patient_id)
-        except RideLogError as e:
+        except (LinkError, RideLogError) as e:
             self.post_message(CommandDone("START", str(e)))
             return
-        self.trainer.submit(("GOALS", *[plan["goals"][name] for name in GOAL_NAMES]), ("START",), done=self._job_done)
+        asked = plan["goals"]
+        self.trainer.submit(("GOALS", *[asked[name] for name in GOAL_NAMES]), ("START",),
+                            done=lambda job: self._started(job, asked))
+
+    def _started(self, job: Job, asked: dict) -> None:
+        """From a queue thread: GOALS + START answered; a plan the caps cut is said in words."""
+        goals = [f for f in (job.frames[0] if job.frames else []) if f.type == "G"]
+        cut = clamped(asked, goals[-1], self.trainer.caps) if goals and self.trainer.caps else None
+        if cut:
+            self.post_message(Notice(cut[0].upper() + cut[1:] + ".", "warning"))
+        self._job_done(job)
 
     @work(thread=True, group="commands")
     def _first_connect(self, setup: Callable[[Trainer], object]) -> None:
@@ -199,6 +225,13 @@ class SoftcrankApp(App):
             setup(self.trainer)
         except Exception as e:  # the demo's setup failed: say so, the app carries on
             self.post_message(CommandDone("setup", str(e)))
+
+    @work(thread=True, exclusive=True, group="clinic")
+    def _clinic_sync(self) -> None:
+        url = clinic_url(self.ridelog)
+        if url is not None:
+            ok, line = sync_once(self.ridelog.path, url)
+            self.call_from_thread(self.notify, line, severity="information" if ok else "warning")
 
     @work(thread=True, group="history")
     def _ride_history(self) -> None:
@@ -231,7 +264,7 @@ class SoftcrankApp(App):
     def on_trainer_event(self, message: TrainerEvent) -> None:
         line = self.ride.event(message.frame)
         severity = ALERT_EVENTS.get(message.frame["event"])
-        if severity and not isinstance(self.screen, RideScreen):
+        if severity and self._showing() is not None and not isinstance(self._showing(), RideScreen):
             self.notify(line, severity=severity, timeout=10)
         self._tell_ride()
 
@@ -251,8 +284,12 @@ class SoftcrankApp(App):
 
     def _results_when_clear(self) -> None:
         """The results of the session that just ended, once no e-stop or fault banner is up:
-        its "press x to clear" must stay in view until it is done."""
-        if self._results_due is not None and self.ride.alarm is None:
+        its "press x to clear" must stay in view until it is done. The recorder can end the
+        session on the ESTOP or FAULT event before a telemetry frame shows the trainer's E or F,
+        so such an end waits for the trainer to be idle again, not only for no alarm."""
+        ride = self.ride
+        alarmed = ride.alarm is not None or (ride.last_end in ("ESTOP", "FAULT") and ride.state not in "ID")
+        if self._results_due is not None and not alarmed:
             due, self._results_due = self._results_due, None
             self.show_results(due)
 
@@ -276,8 +313,11 @@ class SoftcrankApp(App):
                 self.show_results(self.last_session)  # the same results, saying it was a restart
             self._tell_ride()
             return
-        self.notify("%s records from %d could not be fetched (%s)." % (lost.count or "Some", lost.first, lost.reason),
-                    severity="warning", timeout=10)
+        words = lost.words()
+        self.notify(words[0].upper() + words[1:] + ".", severity="warning", timeout=10)
+
+    def on_notice(self, message: Notice) -> None:
+        self.notify(message.text[0].upper() + message.text[1:], severity=message.severity, timeout=15)
 
     def on_command_done(self, message: CommandDone) -> None:
         if message.command in ("START", "GOALS"):
@@ -292,11 +332,16 @@ class SoftcrankApp(App):
     def on_history_ready(self, message: HistoryReady) -> None:
         if message.session_id is None:
             self.notify("The demo's past sessions are ready: Review (F5) and Progress (F6).")
-        if hasattr(self.screen, "reload"):
+        if hasattr(self._showing(), "reload"):
             self.screen.reload()
 
+    def _showing(self):
+        """The screen on top, or None while the app is closing: the link's worker threads may
+        still post a message after the last screen has gone."""
+        return self.screen_stack[-1] if self.screen_stack else None
+
     def _tell_ride(self) -> None:
-        if self._screen_stack and isinstance(self.screen, RideScreen):  # (no screen while closing)
+        if isinstance(self._showing(), RideScreen):
             self.screen.show_state()
 
     # ----- actions ------------------------------------------------------------------------------

@@ -22,10 +22,12 @@ CAP_OPTIONS = (
     ("--max-res", "max_res_pct", "PCT", "maximum resistance", "% of the brake's range"),
     ("--max-min", "max_dur_min", "MIN", "maximum session length, warm-up and work", "minutes"),
     ("--max-cad", "max_cad_rpm", "RPM", "maximum cadence", "rpm"),
-    ("--spasm", "spasm_n", "N", "spasm threshold, force on either pedal", "newtons"),
+    ("--spasm", "spasm_n", "N", "spasm threshold of the left pedal, pushing or pulling", "newtons"),
     ("--ramp", "ramp_pct_min", "PCT", "how fast resistance may rise", "% of the range per minute"),
     ("--warmup", "warmup_s", "S", "warm-up", "seconds"),
     ("--cooldown", "cooldown_s", "S", "cool-down", "seconds"),
+    ("--spasm-right", "spasm_r_n", "N", "spasm threshold of the right pedal (the affected side's is often lower)",
+     "newtons"),
 )
 UNITS = {name: unit for _, name, _, _, unit in CAP_OPTIONS}
 
@@ -59,6 +61,7 @@ def pin(log: RideLog, args, out=None) -> int:
         return 2
     therapist.set_pin(log, new, old)
     print("therapist PIN %s" % ("changed; every trainer key re-wrapped" if old is not None else "set"), file=out)
+    print("the keys' second secret: %s (docs/security.md)" % therapist.pin_kind(log), file=out)
     return 0
 
 

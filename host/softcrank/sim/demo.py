@@ -20,8 +20,8 @@ from softcrank_fw import protocol as P
 from ..boardfiles import scenario_path
 from ..clinical import words as console
 from ..frames import Commander, Frame, FrameError, parse
-from ..trainer.therapist import caps_tag
-from .interpreter import environment, micropython
+from ..trainer.therapist import caps_tag, with_patient
+from ..boardfiles.interpreter import environment, micropython
 
 # DEMO ONLY: the CAPS key of the demo's virtual trainer. It is public (it is right here), so it
 # protects nothing: never put it on a real trainer. `softcrank deploy` writes a random key.
@@ -101,6 +101,7 @@ def ride(send_bytes: Callable[[bytes], object], frames, work_min: int, every_s: 
     if info["N"] is not None:
         raise DemoError("the firmware refused the handshake: %s" % info["N"]["code"])
     if new_caps is not None:
+        new_caps = with_patient(new_caps, 0)
         device, counter = info["H"]["device"], info["C"]["counter"] + 1
         answer = _await_answer(frames, command("CAPS", *new_caps, counter, caps_tag(key, device, counter, new_caps)))
         if answer["N"] is not None:
@@ -111,8 +112,9 @@ def ride(send_bytes: Callable[[bytes], object], frames, work_min: int, every_s: 
     write("softcrank demo: firmware %s (protocol %d) on MicroPython, a virtual rider\n" % (h["fw"], h["proto"]))
     caps = info["C"]
     write("caps: resistance <= %d %%, cadence <= %d rpm, session <= %d min,\n"
-          "      ramp %d %%/min, spasm at %d N\n"
-          % (caps["max_res_pct"], caps["max_cad_rpm"], caps["max_dur_min"], caps["ramp_pct_min"], caps["spasm_n"]))
+          "      ramp %d %%/min, spasm at %d N left, %d N right\n"
+          % (caps["max_res_pct"], caps["max_cad_rpm"], caps["max_dur_min"], caps["ramp_pct_min"], caps["spasm_n"],
+             caps["spasm_r_n"]))
     goals_seq = command("GOALS", work_min, goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])
     goals = _await_answer(frames, goals_seq)["G"] or goals
     write("plan: %d min warm-up, %d min work at %d %%, cadence %d-%d rpm, %d min cool-down\n\n"
@@ -223,4 +225,5 @@ def signed_demo_caps(link, caps) -> list:
     """CAPS's values for a Link to a trainer that holds DEMO_KEY (the virtual trainer of the
     demo and the tests): the seven caps, a counter above the trainer's, and the tag."""
     device, counter = link.info["H"]["device"], link.info["C"]["counter"] + 1
-    return list(caps) + [counter, caps_tag(DEMO_KEY, device, counter, caps)]
+    caps = with_patient(caps, 0)
+    return caps + [counter, caps_tag(DEMO_KEY, device, counter, caps)]

@@ -1,7 +1,7 @@
 """Past sessions for `softcrank demo`, ridden for real on the virtual trainer.
 
 Review and Progress need sessions to show on a first run. None is made up: each is a whole
-session of the real firmware on MicroPython with a virtual rider (softcrank.demo's pipe, as
+session of the real firmware on MicroPython with a virtual rider (softcrank.sim.demo's pipe, as
 fast as the interpreter runs: about 3 s for a 10-minute session), and every record it sends
 is stored in the demo's ride log as it arrives, with the caps and goals the firmware reported.
 
@@ -40,7 +40,7 @@ DEMO_NOTES = "A virtual rider: right foot drop, the right leg tires first."
 DEMO_BY = "demo"
 # Shorter warm-up and cool-down than the defaults (2 min each), so a past session rides in ~3 s.
 DEMO_CAPS = {"max_res_pct": 20, "max_dur_min": 15, "max_cad_rpm": 30, "spasm_n": 250, "ramp_pct_min": 5,
-             "warmup_s": 120, "cooldown_s": 120}
+             "warmup_s": 120, "cooldown_s": 120, "spasm_r_n": 250}
 DEMO_PLAN = {"dur_min": 6, "cad_lo_rpm": 15, "cad_hi_rpm": 25, "res_pct": 10}
 DEMO_SESSIONS_PER_WEEK = 3
 
@@ -125,7 +125,7 @@ def ride_history(path, patient_id: int, history=HISTORY, speed: float = SPEED,
     ids = []
     stop = stop or threading.Event()
     caps = [DEMO_CAPS[name] for name in ("max_res_pct", "max_dur_min", "max_cad_rpm", "spasm_n", "ramp_pct_min",
-                                         "warmup_s", "cooldown_s")]
+                                         "warmup_s", "cooldown_s", "spasm_r_n")]
     for past in history:
         if stop.is_set():
             break

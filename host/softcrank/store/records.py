@@ -39,7 +39,7 @@ _BUSY_TIMEOUT_S = 5.0  # wait this long for another process's write to finish
 
 SAMPLE_FIELDS = tuple(name for name, _ in P.DEVICE_MESSAGES["T"])
 EVENT_FIELDS = tuple(name for name, _ in P.DEVICE_MESSAGES["E"])
-CAP_NAMES = tuple(name for name, _ in P.CAPS_FIELDS)
+CAP_NAMES = tuple(name for name, _ in P.CAPS_FIELDS if name != "patient")  # the limits: a row's patient_id says whose
 GOAL_NAMES = tuple(name for name, _ in P.GOALS_FIELDS)
 SIDES = ("left", "right", "both", "none")
 assert SAMPLE_FIELDS[0] == EVENT_FIELDS[0] == "rec"

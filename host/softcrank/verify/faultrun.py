@@ -26,7 +26,7 @@ from .faults.board import run_ctrl_c, run_exception, run_hang, run_power_cut
 from .faults.harness import (FAULT_CAPS, FAULT_GOALS, RATE_HZ, RESET_CODES, SPEED, FaultNotHandled, Result, Ride,
                              check, scaled, signed)
 from .faults.host import run_cable_out, run_host_not_reading, run_unauthorised_caps
-from .faults.world import (LOAD_CELL_FAULTS, run_crank_bounce, run_crank_dead, run_duration_cap, run_estop,
+from .faults.world import (LOAD_CELL_FAULTS, run_crank_bounce, run_duration_cap, run_estop,
                            run_host_estop, run_load_cell, run_overspeed, run_spasm)
 
 RUNS = [  # (name, run), in the order of docs/safety.md's table
@@ -37,7 +37,6 @@ RUNS = [  # (name, run), in the order of docs/safety.md's table
     ("overspeed", run_overspeed),
     ("duration cap", run_duration_cap),
     ("crank bounce", run_crank_bounce),
-    ("crank sensor dead", run_crank_dead),
     ("firmware exception", run_exception),
     ("firmware hang (watchdog)", run_hang),
     ("brownout / reset mid-ride", run_power_cut),
@@ -50,6 +49,6 @@ RUNS = [  # (name, run), in the order of docs/safety.md's table
 
 __all__ = ["FaultNotHandled", "Result", "Ride", "RUNS", "check", "scaled", "signed", "FAULT_CAPS", "FAULT_GOALS",
            "RATE_HZ", "RESET_CODES", "SPEED", "LOAD_CELL_FAULTS", "run_estop", "run_host_estop", "run_spasm",
-           "run_load_cell", "run_overspeed", "run_duration_cap", "run_crank_bounce", "run_crank_dead",
+           "run_load_cell", "run_overspeed", "run_duration_cap", "run_crank_bounce",
            "run_exception", "run_hang", "run_power_cut", "run_ctrl_c", "run_cable_out", "run_host_not_reading",
            "run_unauthorised_caps"]

@@ -19,7 +19,7 @@ TODAY = date(2026, 3, 20)  # Progress counts weeks up to this day in the snapsho
 SESSION_DAYS = ("2026-03-03", "2026-03-10")  # when the two captured sessions are dated
 SPEED = 10  # the virtual trainer's time scale in the flow tests: a stalled host pauses it after 1 s real
 SHORT_CAPS = {"max_res_pct": 20, "max_dur_min": 5, "max_cad_rpm": 30, "spasm_n": 250, "ramp_pct_min": 10,
-              "warmup_s": 60, "cooldown_s": 60}  # 1 min warm-up and cool-down: a session of a few minutes
+              "warmup_s": 60, "cooldown_s": 60, "spasm_r_n": 250}  # 1 min warm-up and cool-down: a session of a few minutes
 PIN = "135790"  # the tests' therapist PIN
 SIM_DEVICE = "sim-0001"  # the device name the virtual trainer reports (softcrank_sim.board.SimBoard)
 SHORT_PLAN = {"dur_min": 1, "cad_lo_rpm": 15, "cad_hi_rpm": 25, "res_pct": 10}

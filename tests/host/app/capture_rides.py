@@ -17,8 +17,8 @@ from softcrank.boardfiles import scenario_path
 
 OUT = pathlib.Path(__file__).parent / "data" / "rides.jsonl.gz"
 RIDES = (  # (scenario, seed, work minutes, caps)
-    ("steady", 1, 2, [20, 5, 30, 250, 10, 60, 60]),
-    ("demo", 7, 6, [20, 10, 30, 250, 10, 60, 60]),
+    ("steady", 1, 2, [20, 5, 30, 250, 10, 60, 60, 250]),
+    ("demo", 7, 6, [20, 10, 30, 250, 10, 60, 60, 250]),
 )
 
 

@@ -24,7 +24,7 @@ from . import Figure
 UART_BYTES_S = 115200 // 10  # 8 data bits + start + stop
 RECORDS_PER_TICK = 4  # loop.RECORDS_PER_TICK: what the firmware sends at most each 10 ms tick
 LIVE_SLACK_S = 0.1  # a record that arrives within this of the live lag is live: the backlog is done
-RIDE_CAPS = [40, 35, 120, 250, 30, 5, 60]
+RIDE_CAPS = [40, 35, 120, 250, 30, 5, 60, 250]
 RIDE_GOALS = [20, 15, 25, 30]
 
 
@@ -38,8 +38,9 @@ def wire_bytes(seconds: float) -> list[int]:
             frames = _command(port, send, "HELLO", P.PROTOCOL_VERSION)
             hello, caps = (next(f for f in frames if f.type == t) for t in "HC")
             counter = caps["counter"] + 1
-            tag = caps_tag(DEMO_KEY, hello["device"], counter, RIDE_CAPS)
-            for command in (("CAPS", *RIDE_CAPS, counter, tag), ("GOALS", *RIDE_GOALS), ("RATE", 50), ("START",)):
+            caps = RIDE_CAPS + [0]  # no patient named
+            tag = caps_tag(DEMO_KEY, hello["device"], counter, caps)
+            for command in (("CAPS", *caps, counter, tag), ("GOALS", *RIDE_GOALS), ("RATE", 50), ("START",)):
                 _command(port, send, *command)
             end = time.monotonic() + seconds / speed
             beat = 0.0

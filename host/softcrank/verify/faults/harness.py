@@ -16,12 +16,12 @@ from ...frames import Commander, Frame, FrameError, parse
 from ...sim.demo import DEMO_KEY
 from ...sim.virtual_board import VirtualBoard
 from ...trainer.link import Link
-from ...trainer.therapist import caps_tag
+from ...trainer.therapist import caps_tag, with_patient
 
 # 20 % cap, 30 min, 30 rpm, 250 N, 30 %/min ramp (20 % within 40 s), no warm-up, 1 min cool-down
 
 
-FAULT_CAPS = [20, 30, 30, 250, 30, 0, 60]
+FAULT_CAPS = [20, 30, 30, 250, 30, 0, 60, 250]
 FAULT_GOALS = [25, 15, 25, 20]  # 25 min of work at 20 %
 RATE_HZ = 50
 SPEED = 10.0  # virtual time runs 10 x real time: a fault at 60 s comes 6 s after boot
@@ -55,7 +55,8 @@ class Result:
 def signed(device: str, counter: int, caps, key: bytes = DEMO_KEY) -> list:
     """CAPS's fields: the values, the counter and the tag the trainer's key gives (the virtual
     trainer holds DEMO_KEY, as the demo's does)."""
-    return list(caps) + [counter, caps_tag(key, device, counter, caps)]
+    caps = with_patient(caps, 0)
+    return caps + [counter, caps_tag(key, device, counter, caps)]
 
 
 def scaled(speed: float) -> dict:
