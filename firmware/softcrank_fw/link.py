@@ -14,7 +14,14 @@ was lost) is answered again without being applied again. HELLO resets that memor
 restarted host starting again from seq 0 is not mistaken for a resend.
 
 `write(buf, n)` is the board's: it sends buf[:n] and returns False when it cannot take more
-right now (the host is not reading), so the control loop never blocks on the port.
+right now (the host is not reading, or the pass's careful budget is spent), so the control
+loop never blocks on the port. A record that cannot go is simply sent on a later pass (the send
+cursor stays). An answer cannot be made again, so the frames a command's answer is made of
+(H, C, G, K, L, S, A, N) queue in a buffer allocated once (ANSWER_BYTES) and go out frame by
+frame, before any record, as the port takes them: every command gets its whole answer, also
+in a burst of commands that arrive in one pass (docs/protocol.md, *Answers*). Only a host that
+sends while it reads nothing can fill the queue; the answers that do not fit are counted
+(answers_dropped) and the host's resend of its last command gets its answer again.
 
 CAPS and (protocol 3) CAL are the authenticated commands (capsauth.py): `key` (bytes; None: no key, no caps)
 checks its tag, `caps_counter` is the last counter accepted, `save_caps(counter, values)`
@@ -32,6 +39,7 @@ from softcrank_fw.ring import EVENT, rec_diff
 
 _NL = const(0x0A)
 _IDLE_LINE = const(-1)
+ANSWER_BYTES = const(1024)  # HELLO's 5 frames (~250 bytes) and CAPSLOG's 8 L and A (~330), with room
 
 
 class Link:
@@ -56,6 +64,11 @@ class Link:
         self._last_type = ""
         self._last_code = -1
         self._gap_from = -1  # the first record the lapped cursor skipped, until one after it goes out
+        self.answers = bytearray(ANSWER_BYTES)  # answer frames not yet sent: [answers_at, answers_n)
+        self.answers_at = 0
+        self.answers_n = 0
+        self.answers_dropped = 0  # answer frames that found the queue full
+        self._answering = False  # frames go to the queue (while a command is handled)
 
     # ----- receiving ------------------------------------------------------------------
 
@@ -70,10 +83,14 @@ class Link:
                 n = self.rx_n
                 self.rx_n = 0
                 if n and not (n == 1 and self.rx[0] == 0x0D):  # blank lines are ignored
+                    self._answering = True
                     try:
                         self.handle(memoryview(self.rx)[:n])
                     except MemoryError:  # no room even to answer: the host resends or gives up
                         pass
+                    finally:
+                        self._answering = False
+                    self.flush()
             return True
         if self.rx_n < P.MAX_FRAME - 1:
             self.rx[self.rx_n] = byte
@@ -98,6 +115,7 @@ class Link:
         self.ctl.host_seen()
         if type_ == "HELLO":
             self._last_seq = -1
+            self.answers_at = self.answers_n = 0  # what is still queued was for a host that has gone
         elif seq == self._last_seq and type_ == self._last_type:
             self._answer(seq, self._last_code)  # a resend: answer again, apply nothing
             return
@@ -219,8 +237,32 @@ class Link:
 
     # ----- sending --------------------------------------------------------------------
 
+    def flush(self):
+        """Send the queued answer frames, one whole frame per write, as far as the port takes
+        them; True when none is left."""
+        buf = self.answers
+        out = self.out.buf
+        at = self.answers_at
+        while at < self.answers_n:
+            k = 0
+            while True:  # copy one frame into the writer's buffer: a loop, no slice allocated
+                b = buf[at + k]
+                out[k] = b
+                k += 1
+                if b == _NL:
+                    break
+            if self.write(out, k) is False:
+                self.answers_at = at
+                return False
+            at += k
+        self.answers_at = self.answers_n = 0
+        return True
+
     def pump(self, limit=8):
-        """Send up to `limit` pending records; returns how many went out."""
+        """Send the queued answers, then up to `limit` pending records; returns how many
+        records went out (none while an answer still waits: the frames keep their order)."""
+        if self.answers_n and not self.flush():
+            return 0
         ring = self.ctl.ring
         if self.ctl.calibration_changed:
             self.send_calibration()
@@ -352,9 +394,30 @@ class Link:
         self.out.begin(type_, self.seq)
 
     def _send(self):
-        """Send the frame built since _begin; the seq counts only frames that went out."""
+        """Send the frame built since _begin (an answer's: queue it); the seq counts only
+        frames that went out or wait their turn in the queue."""
         n = self.out.end()
-        if self.write(self.out.buf, n) is False:
+        if self._answering:
+            if not self._queue(n):
+                return False
+        elif self.write(self.out.buf, n) is False:
             return False
         self.seq = (self.seq + 1) % P.SEQ_MODULO
+        return True
+
+    def _queue(self, n):
+        buf = self.answers
+        if self.answers_n + n > ANSWER_BYTES and self.answers_at:  # move the unsent part to the front
+            rest = self.answers_n - self.answers_at
+            for i in range(rest):
+                buf[i] = buf[self.answers_at + i]
+            self.answers_at, self.answers_n = 0, rest
+        if self.answers_n + n > ANSWER_BYTES:
+            self.answers_dropped += 1
+            return False
+        src = self.out.buf
+        base = self.answers_n
+        for i in range(n):
+            buf[base + i] = src[i]
+        self.answers_n = base + n
         return True

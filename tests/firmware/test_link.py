@@ -242,3 +242,31 @@ def test_a_gap_is_reported_once_with_its_true_size_whatever_the_host_acks_after_
         wire.command("ACK", before)
         wire.bench.run(1)
         assert _drain(wire)[2] == []  # no LOST after every sample
+
+
+def test_answers_wait_for_a_full_port_and_go_out_whole_and_in_order_before_any_record():
+    wire = Wire()
+    wire.command("START")
+    wire.bench.run(0.5)  # records waiting to be sent
+    wire.accept = False  # the port takes nothing: the host is slow to read
+    before = len(wire.sent)
+    for seq in range(100, 130):  # a burst of 30 refused commands in one pass
+        wire.raw(P.encode("RATE", seq, [99]))
+    assert wire.link.pump(4) == 0 and len(wire.sent) == before  # nothing got out
+    wire.accept = True
+    start = len(wire.sent)
+    wire.link.pump(4)
+    frames = [P.decode(f) for f in wire.sent[start:]]
+    assert [(f[0], f[2]) for f in frames[:30]] == [("N", [seq, "RANGE"]) for seq in range(100, 130)]
+    assert types(frames[30:]) and set(types(frames[30:])) <= {"T", "E"}  # the records come after
+    assert wire.link.answers_dropped == 0
+
+
+def test_a_host_that_only_writes_fills_the_answer_queue_and_the_rest_are_counted():
+    wire = Wire()
+    wire.accept = False
+    for seq in range(200):  # 200 N frames of ~20 bytes: more than the queue holds
+        wire.raw(P.encode("RATE", seq, [99]))
+    assert wire.link.answers_dropped > 0
+    wire.accept = True
+    assert types(wire.command("HELLO", P.PROTOCOL_VERSION)) == ["H", "C", "G", "K", "A"]  # the stale ones dropped
