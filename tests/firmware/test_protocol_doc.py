@@ -123,6 +123,23 @@ def test_q3_after_a_gap_replay_cannot_fill_ack_the_newest_record_stored():
         stuck.command("ACK", have)  # accepted (not in the future) but it moves nothing
     assert stuck.bench.ctl.ring.lost > lost  # every record the ring reuses counts as lost again
 
+    silent = Wire()  # a host that reads on after the stall without asking REPLAY
+    have = _lapped(silent)
+    ring = silent.bench.ctl.ring
+    oldest = ring.oldest()
+    first, events = None, []
+    while True:  # batch by batch, keeping only the events (MicroPython's test heap)
+        del silent.sent[:]
+        if not silent.link.pump(64):
+            break
+        for frame in silent.sent:
+            type_, _, values = P.decode(frame)
+            first = values[0] if first is None else first
+            if type_ == "E":
+                events.append((values[3], values[4]))
+    assert first == oldest  # the stream goes on from the oldest record the ring holds
+    assert events == [("LOST", oldest - have - 1)]  # and the gap is told once, its true size
+
 
 # 4. REPLAY on first connection --------------------------------------------------------------
 
