@@ -261,13 +261,14 @@ def test_the_apps_worker_syncs_when_a_clinic_is_configured_and_shrugs_off_a_netw
     assert ok and "6 sessions, 3600 samples sent" in line
 
 
-def test_a_summary_the_laptop_kept_travels_with_its_session_and_is_the_stores_own(laptops, pg_url):
+def test_a_summary_the_laptop_kept_travels_with_its_session_and_is_the_stores_own(tmp_path, pg_url):
     from softcrank.clinical.summary import SUMMARY_VERSION, summary_of
 
     def kept(log, session):
         return log.cached_summary(session, "v%d|%s" % (SUMMARY_VERSION, log.summary_fingerprint(session)))
 
-    a, _ = laptops
+    a = tmp_path / "old.sqlite"  # sessions stored without running sums (before schema 9): summaries are kept
+    laptop_log(a, "trainer-old", ["Ann B"], sessions=2, samples=SAMPLES, seed=3, sums=False)
     with RideLog(a) as log:
         first = log.sessions()[0]
         mine = summary_of(log, first["id"])
@@ -277,3 +278,77 @@ def test_a_summary_the_laptop_kept_travels_with_its_session_and_is_the_stores_ow
         theirs = [s for s in clinic.sessions() if s["started_at"] == first["started_at"]][0]["id"]
         assert kept(clinic, theirs) is not None  # computed on the laptop, valid for the store's identical records
         assert summary_of(clinic, theirs) == mine
+
+
+def pairs_of(local, clinic):
+    there = {(s["device_id"], s["started_at"]): s["id"] for s in clinic.sessions()}
+    return [(s["id"], there[s["device_id"], s["started_at"]]) for s in local.sessions()]
+
+
+@pytest.mark.parametrize("laptop_sums", [True, False], ids=["laptop-kept-sums", "laptop-without-sums"])
+def test_the_kept_sums_travel_and_the_store_gives_the_laptops_figures_without_reading_every_sample(
+        tmp_path, pg_url, laptop_sums):
+    """The laptop's running sums (or, for a session stored without them, sums made from its
+    samples as sync sends it) reach the store, and every way of reading a summary there gives
+    exactly the laptop's full computation: one session, many at once, Progress."""
+    from softcrank.clinical.summary import summaries_of, summarize, summary_kept, summary_of
+    from softcrank.clinical.trends import session_points
+
+    path = tmp_path / "laptop.sqlite"
+    names = laptop_log(path, "trainer-s", ["Ann B", "Carl D"], sessions=4, samples=2500, seed=5, sums=laptop_sums)
+    assert run("sync", "--db", str(path), "--to", pg_url)[0] == 0
+    with RideLog(path) as local, PgRideLog(pg_url) as clinic:
+        pairs = pairs_of(local, clinic)
+        for mine, theirs in pairs:
+            full = summarize(local, mine)
+            assert (summary_kept(local, mine) is not None) == laptop_sums
+            kept = summary_kept(clinic, theirs)  # from the store's kept sums: no summary was kept anywhere
+            assert kept is not None and kept == full
+            assert summary_of(clinic, theirs) == full
+        assert clinic._read("SELECT COUNT(*) FROM summaries")[0][0] == 0
+        many = summaries_of(clinic, [theirs for _, theirs in pairs])
+        assert [many[theirs] for _, theirs in pairs] == [summarize(local, mine) for mine, _ in pairs]
+        ann = [p["id"] for p in clinic.patients() if p["name"] == "Ann B"][0]
+        assert [(p.duration_min, p.cadence_avg_rpm, p.symmetry_index, p.work_kj, p.in_band_pct, p.res_avg_pct)
+                for p in session_points(clinic, ann)] == [
+            (p.duration_min, p.cadence_avg_rpm, p.symmetry_index, p.work_kj, p.in_band_pct, p.res_avg_pct)
+            for p in session_points(local, names["Ann B"])]
+
+
+def test_a_store_synced_before_it_kept_sums_gets_them_at_the_next_sync_and_loses_them_when_it_holds_more(
+        laptops, pg_url):
+    from softcrank.clinical.summary import summarize, summary_kept
+
+    a, _ = laptops
+    assert run("sync", "--db", str(a), "--to", pg_url)[0] == 0
+    with psycopg.connect(pg_url, autocommit=True) as db:  # as a store of version 1 had them
+        db.execute("DELETE FROM sample_sums")
+        db.execute("UPDATE sessions SET sums_kept = NULL")
+    status, out = run("sync", "--db", str(a), "--to", pg_url)
+    assert status == 0 and "6 already there" in out
+    with RideLog(a) as local, PgRideLog(pg_url) as clinic:
+        pairs = pairs_of(local, clinic)
+        assert all(summary_kept(clinic, theirs) == summarize(local, mine) for mine, theirs in pairs)
+        mine, theirs = pairs[0]
+        local._db.execute("DELETE FROM samples WHERE session_id = ? AND pos = 7", (mine,))  # the laptop lost one
+    with RideLog(a) as local, PgRideLog(pg_url) as clinic:
+        assert sync(local, clinic).sessions_pushed == 1
+        assert summary_kept(clinic, theirs) is None  # the store holds a record the laptop's sums lack
+        assert clinic._read("SELECT COUNT(*) FROM samples WHERE session_id = ?", (theirs,))[0][0] == SAMPLES
+        assert summary_kept(clinic, pairs[1][1]) is not None
+
+
+def test_an_older_clinic_store_is_upgraded_to_keep_sums_and_its_roles_get_the_table(pg_url):
+    from softcrank.store.pgschema import MIGRATIONS
+    from softcrank.store.pgconn import Connection
+
+    with psycopg.connect(pg_url, autocommit=True) as raw:  # the store as softcrank made it at its version 1
+        db = Connection(raw)
+        db.execute("CREATE TABLE softcrank_schema (version INTEGER NOT NULL, at TEXT NOT NULL)")
+        MIGRATIONS[0](db, "2026-11-01T00:00:00.000+00:00")
+        db.execute("INSERT INTO softcrank_schema VALUES (1, 'then')")
+        if raw.execute("SELECT 1 FROM pg_roles WHERE rolname = 'softcrank_ride'").fetchone() is None:
+            raw.execute("CREATE ROLE softcrank_ride NOLOGIN")
+    with PgRideLog(pg_url) as clinic:
+        assert clinic.schema_version == len(MIGRATIONS) == 2
+        assert clinic._read("SELECT has_table_privilege('softcrank_ride', 'sample_sums', 'INSERT')")[0][0]

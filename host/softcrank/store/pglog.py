@@ -68,11 +68,13 @@ def connect(url: str):
 class PgRideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
     """The ride log in a PostgreSQL database. Every refusal raises RideLogError before writing.
 
-    It keeps no running sums of the summary (sums.py, keep_sums False): a session's summary is
-    computed once from its samples and then kept in `summaries`, as before SQLite's schema 9;
-    sync carries the laptop's kept summary along with its session."""
+    Sync carries a laptop's kept sums (sums.py, the store's version 2) and kept summary with
+    its session, and readers use them as on the laptop. Records written straight to the store
+    keep no running sums (keep_sums False: a round trip or more a batch); such a session's
+    summary is computed once from its samples and then kept in `summaries`."""
 
     keep_sums = False
+    _SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ"  # kept sums are read in one snapshot (sums.py)
 
     def __init__(self, url: str, *, batch_size: int = BATCH_SIZE, max_delay_s: float = MAX_DELAY_S,
                  clock: Callable[[], str] = _utc_now, create: bool = True) -> None:
