@@ -201,7 +201,7 @@ def _sessions(local, clinic, ids: dict, laptop: str, counts: dict, on_session) -
     prints = fingerprints(local)
     sent = {uid: (fingerprint, session_id, has_sums) for uid, fingerprint, session_id, has_sums in raw.execute(
         "SELECT uid, sync_fingerprint, id, sums_kept IS NOT NULL FROM sessions WHERE laptop = %s", (laptop,))}
-    rows = _local_rows(local, "SELECT id, patient_id, sums_kept, %s FROM sessions WHERE ended_at IS NOT NULL "
+    rows = _local_rows(local, "SELECT id, patient_id, %s FROM sessions WHERE ended_at IS NOT NULL "
                        "ORDER BY id" % ", ".join(_SESSION_COLS))
     todo = []
     for row in rows:
@@ -209,8 +209,9 @@ def _sessions(local, clinic, ids: dict, laptop: str, counts: dict, on_session) -
         if there is not None and there[0] == prints[row["id"]]:
             counts["sessions_current"] += 1
             if not there[2]:  # synced before the store kept sums (its version 1): they follow now
+                _, _, sums, now = _texts(local, row, copy=False)
                 with raw.transaction():
-                    _push_sums(local, raw, row, there[1], prints[row["id"]])
+                    _push_sums(raw, sums, there[1], now)
         else:
             todo.append(row)
     last = None
@@ -245,16 +246,42 @@ def _texts_ahead(local, rows: list) -> Iterator[tuple[object, tuple]]:
     if not rows:
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-texts") as pool:
-        ahead = pool.submit(_texts, local, rows[0]["id"])
+        ahead = pool.submit(_texts, local, rows[0])
         for i, row in enumerate(rows):
             texts = ahead.result()
             if i + 1 < len(rows):
-                ahead = pool.submit(_texts, local, rows[i + 1]["id"])
+                ahead = pool.submit(_texts, local, rows[i + 1])
             yield row, texts
 
 
-def _texts(local, session_id: int) -> tuple[tuple[str, int], tuple[str, int]]:
-    return _copy_text(local, SAMPLE_FIELDS, session_id), _copy_text(local, EVENT_FIELDS, session_id)
+def _texts(local, row, copy: bool = True) -> tuple:
+    """A session's samples and events as COPY texts (if `copy`), its kept sums ((version,
+    blocks), or None: _sums) and the count and last position of its samples and events
+    (as fingerprints() gives them), read in one snapshot of the laptop's log, so the sums
+    are of these very records."""
+    with local._lock:
+        local._db.execute("BEGIN")
+        try:
+            counts = _local_rows(local, """SELECT
+                (SELECT COUNT(*) || ':' || IFNULL(MAX(pos), '') FROM samples WHERE session_id = ?1) || '|' ||
+                (SELECT COUNT(*) || ':' || IFNULL(MAX(pos), '') FROM events WHERE session_id = ?1)""", (row["id"],))
+            texts = (_copy_text(local, SAMPLE_FIELDS, row["id"]), _copy_text(local, EVENT_FIELDS, row["id"])) \
+                if copy else (None, None)
+            return texts + (_sums(local, row["id"]), counts[0][0])
+        finally:
+            local._db.execute("COMMIT")
+
+
+def _sums(local, session_id: int) -> tuple[int, dict] | None:
+    """The laptop's kept sums of the session (sums.py): (their version, {block: sums}). A
+    session it keeps none for (stored before its schema 9, or past add_records) has them made
+    from its samples here, if the figures' keeper is loaded (else None)."""
+    kept = _local_rows(local, "SELECT sums_kept FROM sessions WHERE id = ?", (session_id,))[0][0]
+    if kept is not None:
+        return kept, dict(_local_rows(local, "SELECT block, sums FROM sample_sums WHERE session_id = ?", (session_id,)))
+    chain = _local_rows(local, "SELECT pos, %s FROM samples WHERE session_id = ? ORDER BY pos"
+                        % ", ".join(SAMPLE_FIELDS), (session_id,))
+    return blocks_of([(r[0], Sample._make(r[1:])) for r in chain])
 
 
 def _push_session(local, clinic, row, ids: dict, laptop: str, fingerprint: str, texts: tuple) -> tuple[int, int, int]:
@@ -281,7 +308,7 @@ def _push_session(local, clinic, row, ids: dict, laptop: str, fingerprint: str, 
                 samples = _merge(raw, "samples", _SAMPLE_COLS, _under(texts[0], session_id))
                 events = _merge(raw, "events", _EVENT_COLS, _under(texts[1], session_id))
             raw.execute("UPDATE sessions SET sync_fingerprint = %s WHERE id = %s", (fingerprint, session_id))
-            _push_sums(local, raw, row, session_id, fingerprint)
+            _push_sums(raw, texts[2], session_id, None if found is None else texts[3])
             kept = _local_rows(local, "SELECT fingerprint, summary FROM summaries WHERE session_id = ? "
                                "AND substr(fingerprint, instr(fingerprint, '|') + 1) = ?", (row["id"], fingerprint))
             if kept:  # the laptop's summary (its fingerprint: "v<version>|" and these very records'): kept as is
@@ -297,28 +324,23 @@ def _push_session(local, clinic, row, ids: dict, laptop: str, fingerprint: str, 
     return samples, events, session_id
 
 
-def _push_sums(local, raw, row, session_id: int, fingerprint: str) -> None:
-    """The laptop's kept sums of the session (sums.py) to the store, in the caller's
-    transaction, so the store reads its summary from them as the laptop does. A session the
-    laptop keeps none for (stored before its schema 9) has them made from its samples here,
-    if the figures' keeper is loaded. They are the store's only while its records are the
-    laptop's: a store holding more (records it had that the laptop lost) keeps none."""
-    if row["sums_kept"] is not None:
-        version, blocks = row["sums_kept"], dict(_local_rows(
-            local, "SELECT block, sums FROM sample_sums WHERE session_id = ?", (row["id"],)))
-    else:
-        chain = _local_rows(local, "SELECT pos, %s FROM samples WHERE session_id = ? ORDER BY pos"
-                            % ", ".join(SAMPLE_FIELDS), (row["id"],))
-        made = blocks_of([(r[0], Sample._make(r[1:])) for r in chain])
-        if made is None:
-            return
-        version, blocks = made
-    same = raw.execute("""SELECT (SELECT COUNT(*) || ':' || COALESCE(MAX(pos)::text, '') FROM samples WHERE session_id = %s),
-                                 (SELECT COUNT(*) || ':' || COALESCE(MAX(pos)::text, '') FROM events WHERE session_id = %s)""",
-                       (session_id, session_id)).fetchone()
-    if "|".join(same) != fingerprint.split("|", 2)[2]:
-        raw.execute("UPDATE sessions SET sums_kept = NULL WHERE id = %s", (session_id,))
+def _push_sums(raw, sums: tuple[int, dict] | None, session_id: int, counts: str | None) -> None:
+    """A session's kept sums (_sums) to the store, in the caller's transaction, so the store
+    reads its summary from them as the laptop does. They are the store's only while its
+    records are the ones they were made from: a session new in this transaction holds just
+    the records read with them (counts None: counting them again would cost a tenth of the
+    sync); any other must hold what `counts` says the laptop had then (_texts), else (the
+    store has records the laptop lost) it keeps none."""
+    if sums is None:
         return
+    if counts is not None:
+        same = raw.execute("""SELECT (SELECT COUNT(*) || ':' || COALESCE(MAX(pos)::text, '') FROM samples WHERE session_id = %s),
+                                     (SELECT COUNT(*) || ':' || COALESCE(MAX(pos)::text, '') FROM events WHERE session_id = %s)""",
+                           (session_id, session_id)).fetchone()
+        if "|".join(same) != counts:
+            raw.execute("UPDATE sessions SET sums_kept = NULL WHERE id = %s", (session_id,))
+            return
+    version, blocks = sums
     if blocks:
         raw.cursor().executemany("INSERT INTO sample_sums (session_id, block, sums) VALUES (%s, %s, %s) "
                                  "ON CONFLICT (session_id, block) DO UPDATE SET sums = EXCLUDED.sums",
