@@ -17,7 +17,7 @@ from softcrank.store.opening import open_store
 from softcrank.store.pglog import PgRideLog
 from softcrank.store.ridelog import RideLog, RideLogError
 from softcrank.store.sync import sync
-from softcrank.verify.clinicdata import laptop_log
+from softcrank.verify.clinicdata import CAPS, GOALS, laptop_log
 
 SAMPLES = 600  # a minute at 10 Hz per session: enough to cut a sync in the middle of one
 
@@ -339,8 +339,9 @@ def test_a_store_synced_before_it_kept_sums_gets_them_at_the_next_sync_and_loses
 
 
 def test_an_older_clinic_store_is_upgraded_to_keep_sums_and_its_roles_get_the_table(pg_url):
-    from softcrank.store.pgschema import MIGRATIONS
     from softcrank.store.pgconn import Connection
+    from softcrank.store.pgschema import MIGRATIONS
+    from softcrank.store.records import CAP_NAMES, GOAL_NAMES
 
     with psycopg.connect(pg_url, autocommit=True) as raw:  # the store as softcrank made it at its version 1
         db = Connection(raw)
@@ -349,6 +350,49 @@ def test_an_older_clinic_store_is_upgraded_to_keep_sums_and_its_roles_get_the_ta
         db.execute("INSERT INTO softcrank_schema VALUES (1, 'then')")
         if raw.execute("SELECT 1 FROM pg_roles WHERE rolname = 'softcrank_ride'").fetchone() is None:
             raw.execute("CREATE ROLE softcrank_ride NOLOGIN")
+        raw.execute("INSERT INTO patients (name, affected_side, created_at) VALUES ('P', 'left', 'then')")
+        raw.execute("INSERT INTO sessions (patient_id, device_id, started_at, start_rec, %s) SELECT id, 'dev', 'then', "
+                    "5, %s FROM patients" % (", ".join(GOAL_NAMES + CAP_NAMES), ", ".join(map(str, GOALS + CAPS))))
+        raw.execute("INSERT INTO samples SELECT s.id, 5 + i, i, 100 * i, 'W', 400, 900, 900, 200, 0, 0 "
+                    "FROM sessions s, generate_series(0, 99) i")
     with PgRideLog(pg_url) as clinic:
         assert clinic.schema_version == len(MIGRATIONS) == 2
         assert clinic._read("SELECT has_table_privilege('softcrank_ride', 'sample_sums', 'INSERT')")[0][0]
+        session = clinic.sessions()[0]["id"]
+        assert len(list(clinic.samples(session))) == 100 and clinic.missing_recs(session) == []  # rows kept
+        assert clinic._read("SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'samples'")[0][0] == 1  # the key alone
+        with pytest.raises(psycopg.errors.UniqueViolation):  # a record stored once, as before
+            clinic.raw.execute("INSERT INTO samples SELECT * FROM samples LIMIT 1")
+
+
+def test_a_session_recorded_straight_into_the_store_keeps_its_sums_there_as_on_a_file(pg_url, tmp_path):
+    """The clinic store keeps the summary's running sums as records arrive, as a file does:
+    a ride with a lost stretch, ended, then the stretch replayed; every reading equals the
+    full computation, and the file's."""
+    from softcrank.clinical.summary import summaries_of, summarize, summary_kept
+    from softcrank.frames import Frame
+    from softcrank_fw import protocol as P
+
+    t_names = [name for name, _ in P.DEVICE_MESSAGES["T"]]
+    e_names = [name for name, _ in P.DEVICE_MESSAGES["E"]]
+    records = [Frame("E", 0, dict(zip(e_names, [10, 0, "U", "START", 0])))]
+    for i in range(3000):  # warm-up, work, cool-down: the thirds of the work phase cross blocks
+        state = "U" if i < 300 else "W" if i < 2700 else "C"
+        records.append(Frame("T", (11 + i) % P.SEQ_MODULO, dict(zip(t_names, [
+            11 + i, 100 * (i + 1), state, 400 + i % 70, 900 + i % 30, 800 + i % 50, 200, 0, P.FLAG_IN_BAND * (i % 3 == 0)]))))
+    lost = records[1200:1500]
+    figures = []
+    for target in (pg_url, str(tmp_path / "ride.sqlite")):
+        with open_store(target) as log:
+            session = log.start_session(log.add_patient("P", "left"), "dev", 10, GOALS, CAPS)
+            log.add_records(session, records[:1200] + records[1500:])
+            log.end_session(session, "D")
+            before = summary_kept(log, session)
+            assert before is not None and before.records_missing == 300 and before == summarize(log, session)
+            log.add_records(session, lost)
+            log.flush()
+            after = summary_kept(log, session)
+            assert after.records_missing == 0 and after.samples == 3000 and after == summarize(log, session)
+            assert summaries_of(log, [session])[session] == after
+            figures.append(after)
+    assert figures[0] == figures[1]

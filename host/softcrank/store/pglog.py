@@ -68,12 +68,13 @@ def connect(url: str):
 class PgRideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
     """The ride log in a PostgreSQL database. Every refusal raises RideLogError before writing.
 
-    Sync carries a laptop's kept sums (sums.py, the store's version 2) and kept summary with
-    its session, and readers use them as on the laptop. Records written straight to the store
-    keep no running sums (keep_sums False: a round trip or more a batch); such a session's
-    summary is computed once from its samples and then kept in `summaries`."""
+    It keeps the summary's running sums as SQLite's RideLog does (sums.py, the store's version
+    2), in the same transaction as the records (a few round trips more a batch, once a
+    second at most); sync carries a laptop's with its session; readers use them as on the
+    laptop. A session without them (synced by a softcrank that had none) has its summary
+    computed once from its samples and then kept in `summaries`."""
 
-    keep_sums = False
+    keep_sums = True
     _SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ"  # kept sums are read in one snapshot (sums.py)
 
     def __init__(self, url: str, *, batch_size: int = BATCH_SIZE, max_delay_s: float = MAX_DELAY_S,

@@ -128,7 +128,9 @@ def _v2(db, now: str) -> None:
       blocks of JSON sums, and in sessions.sums_kept their arithmetic's version while they
       are complete. Sync carries a laptop's with its session, so the store opens a session
       or a patient's Progress from them, as the laptop does, instead of reading every
-      sample. Sessions synced before have none until their laptop syncs again (sync.py).
+      sample; PgRideLog keeps them as records arrive, as RideLog does (version 1's comment
+      on sums_kept, "always NULL", held until now). Sessions synced before have none until
+      their laptop syncs again (sync.py).
 
     If the clinic's roles exist (roles.py), they get the new table as `clinic init` grants it.
     Rebuilding the keys rewrites both indexes: on a large store, upgrade in a quiet hour."""

@@ -10,8 +10,8 @@ recorder does (store/sums.py), and sync carries them. Figures: samples a second 
 (COPY), and, with the month loaded, the time to open a session for Review (plot points and
 summary) and that patient's 12-week progress (every session's summary, by week), the first
 time (no summary kept anywhere) and again; and opening a session the store has neither sums
-nor a summary for (summarized from every sample: one recorded straight into the store, or
-stored on a laptop before its schema 9).
+nor a summary for (summarized from every sample: as one stored on a laptop before its schema
+9 and synced without the figures' module, or one whose store holds records the laptop lost).
 """
 
 from __future__ import annotations
