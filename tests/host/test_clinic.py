@@ -396,3 +396,22 @@ def test_a_session_recorded_straight_into_the_store_keeps_its_sums_there_as_on_a
             assert summaries_of(log, [session])[session] == after
             figures.append(after)
     assert figures[0] == figures[1]
+
+
+def test_many_sessions_are_read_in_batches_on_both_stores(tmp_path, pg_url):
+    """More sessions than one statement takes (sums.py's _BATCH: SQLite's limit on a compound
+    SELECT is 500 arms), some with kept sums and some without: every figure is the full one."""
+    from softcrank.clinical.summary import summaries_of, summarize
+    from softcrank.store import sums
+
+    path = tmp_path / "many.sqlite"
+    laptop_log(path, "trainer-m", ["Ann B"], sessions=sums._BATCH + 30, samples=4, seed=7)
+    laptop_log(path, "trainer-n", ["Ann B"], sessions=5, samples=4, seed=8, sums=False)
+    assert run("sync", "--db", str(path), "--to", pg_url)[0] == 0
+    with RideLog(path) as local, PgRideLog(pg_url) as clinic:
+        pairs = pairs_of(local, clinic)
+        assert len(pairs) == sums._BATCH + 35
+        full = {mine: summarize(local, mine) for mine, _ in pairs}
+        here = summaries_of(local, [mine for mine, _ in pairs])
+        there = summaries_of(clinic, [theirs for _, theirs in pairs])
+        assert all(here[mine] == full[mine] == there[theirs] for mine, theirs in pairs)
