@@ -17,7 +17,7 @@ from softcrank.store.opening import open_store
 from softcrank.store.pglog import PgRideLog
 from softcrank.store.ridelog import RideLog, RideLogError
 from softcrank.store.sync import sync
-from softcrank.verify.clinicdata import laptop_log
+from softcrank.verify.clinicdata import CAPS, GOALS, laptop_log
 
 SAMPLES = 600  # a minute at 10 Hz per session: enough to cut a sync in the middle of one
 
@@ -261,13 +261,14 @@ def test_the_apps_worker_syncs_when_a_clinic_is_configured_and_shrugs_off_a_netw
     assert ok and "6 sessions, 3600 samples sent" in line
 
 
-def test_a_summary_the_laptop_kept_travels_with_its_session_and_is_the_stores_own(laptops, pg_url):
+def test_a_summary_the_laptop_kept_travels_with_its_session_and_is_the_stores_own(tmp_path, pg_url):
     from softcrank.clinical.summary import SUMMARY_VERSION, summary_of
 
     def kept(log, session):
         return log.cached_summary(session, "v%d|%s" % (SUMMARY_VERSION, log.summary_fingerprint(session)))
 
-    a, _ = laptops
+    a = tmp_path / "old.sqlite"  # sessions stored without running sums (before schema 9): summaries are kept
+    laptop_log(a, "trainer-old", ["Ann B"], sessions=2, samples=SAMPLES, seed=3, sums=False)
     with RideLog(a) as log:
         first = log.sessions()[0]
         mine = summary_of(log, first["id"])
@@ -277,3 +278,140 @@ def test_a_summary_the_laptop_kept_travels_with_its_session_and_is_the_stores_ow
         theirs = [s for s in clinic.sessions() if s["started_at"] == first["started_at"]][0]["id"]
         assert kept(clinic, theirs) is not None  # computed on the laptop, valid for the store's identical records
         assert summary_of(clinic, theirs) == mine
+
+
+def pairs_of(local, clinic):
+    there = {(s["device_id"], s["started_at"]): s["id"] for s in clinic.sessions()}
+    return [(s["id"], there[s["device_id"], s["started_at"]]) for s in local.sessions()]
+
+
+@pytest.mark.parametrize("laptop_sums", [True, False], ids=["laptop-kept-sums", "laptop-without-sums"])
+def test_the_kept_sums_travel_and_the_store_gives_the_laptops_figures_without_reading_every_sample(
+        tmp_path, pg_url, laptop_sums):
+    """The laptop's running sums (or, for a session stored without them, sums made from its
+    samples as sync sends it) reach the store, and every way of reading a summary there gives
+    exactly the laptop's full computation: one session, many at once, Progress."""
+    from softcrank.clinical.summary import summaries_of, summarize, summary_kept, summary_of
+    from softcrank.clinical.trends import session_points
+
+    path = tmp_path / "laptop.sqlite"
+    names = laptop_log(path, "trainer-s", ["Ann B", "Carl D"], sessions=4, samples=2500, seed=5, sums=laptop_sums)
+    assert run("sync", "--db", str(path), "--to", pg_url)[0] == 0
+    with RideLog(path) as local, PgRideLog(pg_url) as clinic:
+        pairs = pairs_of(local, clinic)
+        for mine, theirs in pairs:
+            full = summarize(local, mine)
+            assert (summary_kept(local, mine) is not None) == laptop_sums
+            kept = summary_kept(clinic, theirs)  # from the store's kept sums: no summary was kept anywhere
+            assert kept is not None and kept == full
+            assert summary_of(clinic, theirs) == full
+        assert clinic._read("SELECT COUNT(*) FROM summaries")[0][0] == 0
+        many = summaries_of(clinic, [theirs for _, theirs in pairs])
+        assert [many[theirs] for _, theirs in pairs] == [summarize(local, mine) for mine, _ in pairs]
+        ann = [p["id"] for p in clinic.patients() if p["name"] == "Ann B"][0]
+        assert [(p.duration_min, p.cadence_avg_rpm, p.symmetry_index, p.work_kj, p.in_band_pct, p.res_avg_pct)
+                for p in session_points(clinic, ann)] == [
+            (p.duration_min, p.cadence_avg_rpm, p.symmetry_index, p.work_kj, p.in_band_pct, p.res_avg_pct)
+            for p in session_points(local, names["Ann B"])]
+
+
+def test_a_store_synced_before_it_kept_sums_gets_them_at_the_next_sync_and_loses_them_when_it_holds_more(
+        laptops, pg_url):
+    from softcrank.clinical.summary import summarize, summary_kept
+
+    a, _ = laptops
+    assert run("sync", "--db", str(a), "--to", pg_url)[0] == 0
+    with psycopg.connect(pg_url, autocommit=True) as db:  # as a store of version 1 had them
+        db.execute("DELETE FROM sample_sums")
+        db.execute("UPDATE sessions SET sums_kept = NULL")
+    status, out = run("sync", "--db", str(a), "--to", pg_url)
+    assert status == 0 and "6 already there" in out
+    with RideLog(a) as local, PgRideLog(pg_url) as clinic:
+        pairs = pairs_of(local, clinic)
+        assert all(summary_kept(clinic, theirs) == summarize(local, mine) for mine, theirs in pairs)
+        mine, theirs = pairs[0]
+        local._db.execute("DELETE FROM samples WHERE session_id = ? AND pos = 7", (mine,))  # the laptop lost one
+    with RideLog(a) as local, PgRideLog(pg_url) as clinic:
+        assert sync(local, clinic).sessions_pushed == 1
+        assert summary_kept(clinic, theirs) is None  # the store holds a record the laptop's sums lack
+        assert clinic._read("SELECT COUNT(*) FROM samples WHERE session_id = ?", (theirs,))[0][0] == SAMPLES
+        assert summary_kept(clinic, pairs[1][1]) is not None
+
+
+def test_an_older_clinic_store_is_upgraded_to_keep_sums_and_its_roles_get_the_table(pg_url):
+    from softcrank.store.pgconn import Connection
+    from softcrank.store.pgschema import MIGRATIONS
+    from softcrank.store.records import CAP_NAMES, GOAL_NAMES
+
+    with psycopg.connect(pg_url, autocommit=True) as raw:  # the store as softcrank made it at its version 1
+        db = Connection(raw)
+        db.execute("CREATE TABLE softcrank_schema (version INTEGER NOT NULL, at TEXT NOT NULL)")
+        MIGRATIONS[0](db, "2026-11-01T00:00:00.000+00:00")
+        db.execute("INSERT INTO softcrank_schema VALUES (1, 'then')")
+        if raw.execute("SELECT 1 FROM pg_roles WHERE rolname = 'softcrank_ride'").fetchone() is None:
+            raw.execute("CREATE ROLE softcrank_ride NOLOGIN")
+        raw.execute("INSERT INTO patients (name, affected_side, created_at) VALUES ('P', 'left', 'then')")
+        raw.execute("INSERT INTO sessions (patient_id, device_id, started_at, start_rec, %s) SELECT id, 'dev', 'then', "
+                    "5, %s FROM patients" % (", ".join(GOAL_NAMES + CAP_NAMES), ", ".join(map(str, GOALS + CAPS))))
+        raw.execute("INSERT INTO samples SELECT s.id, 5 + i, i, 100 * i, 'W', 400, 900, 900, 200, 0, 0 "
+                    "FROM sessions s, generate_series(0, 99) i")
+    with PgRideLog(pg_url) as clinic:
+        assert clinic.schema_version == len(MIGRATIONS) == 2
+        assert clinic._read("SELECT has_table_privilege('softcrank_ride', 'sample_sums', 'INSERT')")[0][0]
+        session = clinic.sessions()[0]["id"]
+        assert len(list(clinic.samples(session))) == 100 and clinic.missing_recs(session) == []  # rows kept
+        assert clinic._read("SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'samples'")[0][0] == 1  # the key alone
+        with pytest.raises(psycopg.errors.UniqueViolation):  # a record stored once, as before
+            clinic.raw.execute("INSERT INTO samples SELECT * FROM samples LIMIT 1")
+
+
+def test_a_session_recorded_straight_into_the_store_keeps_its_sums_there_as_on_a_file(pg_url, tmp_path):
+    """The clinic store keeps the summary's running sums as records arrive, as a file does:
+    a ride with a lost stretch, ended, then the stretch replayed; every reading equals the
+    full computation, and the file's."""
+    from softcrank.clinical.summary import summaries_of, summarize, summary_kept
+    from softcrank.frames import Frame
+    from softcrank_fw import protocol as P
+
+    t_names = [name for name, _ in P.DEVICE_MESSAGES["T"]]
+    e_names = [name for name, _ in P.DEVICE_MESSAGES["E"]]
+    records = [Frame("E", 0, dict(zip(e_names, [10, 0, "U", "START", 0])))]
+    for i in range(3000):  # warm-up, work, cool-down: the thirds of the work phase cross blocks
+        state = "U" if i < 300 else "W" if i < 2700 else "C"
+        records.append(Frame("T", (11 + i) % P.SEQ_MODULO, dict(zip(t_names, [
+            11 + i, 100 * (i + 1), state, 400 + i % 70, 900 + i % 30, 800 + i % 50, 200, 0, P.FLAG_IN_BAND * (i % 3 == 0)]))))
+    lost = records[1200:1500]
+    figures = []
+    for target in (pg_url, str(tmp_path / "ride.sqlite")):
+        with open_store(target) as log:
+            session = log.start_session(log.add_patient("P", "left"), "dev", 10, GOALS, CAPS)
+            log.add_records(session, records[:1200] + records[1500:])
+            log.end_session(session, "D")
+            before = summary_kept(log, session)
+            assert before is not None and before.records_missing == 300 and before == summarize(log, session)
+            log.add_records(session, lost)
+            log.flush()
+            after = summary_kept(log, session)
+            assert after.records_missing == 0 and after.samples == 3000 and after == summarize(log, session)
+            assert summaries_of(log, [session])[session] == after
+            figures.append(after)
+    assert figures[0] == figures[1]
+
+
+def test_many_sessions_are_read_in_batches_on_both_stores(tmp_path, pg_url):
+    """More sessions than one statement takes (sums.py's _BATCH: SQLite's limit on a compound
+    SELECT is 500 arms), some with kept sums and some without: every figure is the full one."""
+    from softcrank.clinical.summary import summaries_of, summarize
+    from softcrank.store import sums
+
+    path = tmp_path / "many.sqlite"
+    laptop_log(path, "trainer-m", ["Ann B"], sessions=sums._BATCH + 30, samples=4, seed=7)
+    laptop_log(path, "trainer-n", ["Ann B"], sessions=5, samples=4, seed=8, sums=False)
+    assert run("sync", "--db", str(path), "--to", pg_url)[0] == 0
+    with RideLog(path) as local, PgRideLog(pg_url) as clinic:
+        pairs = pairs_of(local, clinic)
+        assert len(pairs) == sums._BATCH + 35
+        full = {mine: summarize(local, mine) for mine, _ in pairs}
+        here = summaries_of(local, [mine for mine, _ in pairs])
+        there = summaries_of(clinic, [theirs for _, theirs in pairs])
+        assert all(here[mine] == full[mine] == there[theirs] for mine, theirs in pairs)

@@ -47,7 +47,8 @@ END_EVENTS = frozenset(("DONE", "STOP", "ESTOP", "FAULT"))  # the device left th
 RES_BUCKETS = tuple(range(0, 100, 10))  # resistance profile: 0-10 %, 10-20 %, ... 90-100 %
 
 __all__ = ["CRANK_LENGTH_M", "ENDINGS", "PEDAL_TRAVEL_M", "PHASES", "Stretch", "Summary", "Sums", "ending",
-           "pedal_power_w", "phase", "share_whole", "step_ms", "summarize", "summary_kept", "summary_of", "timed", "whole"]
+           "pedal_power_w", "phase", "share_whole", "step_ms", "summaries_of", "summarize", "summary_kept", "summary_of", "timed",
+           "whole"]
 
 
 @dataclass(frozen=True)
@@ -334,39 +335,62 @@ def summary_of(ridelog: RideLog, session_id: int) -> Summary:
 def summary_kept(ridelog: RideLog, session_id: int) -> Summary | None:
     """The figures of one session from the sums the ride log keeps as records arrive
     (store/sums.py), or None if it keeps none for it: exactly summarize()'s numbers, without
-    reading every sample. The blocks' sums add up to the session's; the last sample, in no
-    block, is added here with the weight timed() gives it; the thirds of the work phase come
-    from the blocks' work time, reading only the samples of the block where a third ends."""
+    reading every sample."""
     with ridelog.kept_sums(session_id, SUMMARY_VERSION) as kept:
-        if kept is None:
-            return None
-        blocks = {block: Sums.loads(text) for block, text in kept.blocks.items()}
-        if kept.last is not None:
-            pos, last = kept.last
-            step = 0 if kept.before_last is None else step_ms(kept.before_last[1], last)
-            blocks.setdefault(kept.block_of(pos), Sums()).add(last, step)
-        order = sorted(blocks)
-        whole = Sums()
-        for block in order:
-            whole.merge(blocks[block])
-        first, last_third = Sums(), Sums()
-        work_ms, elapsed_ms = whole.state_ms["W"], 0
-        for block in order:
-            block_ms = blocks[block].state_ms["W"]
-            if not block_ms:
-                continue
-            lo, hi = 3 * elapsed_ms, 3 * (elapsed_ms + block_ms)  # where the block's work time lies, x3
-            if hi < work_ms:
-                first.merge(blocks[block])
-            elif lo >= 2 * work_ms:
-                last_third.merge(blocks[block])
-            elif lo < work_ms or hi >= 2 * work_ms:  # a third ends in it: its samples decide
-                _block_thirds(kept, block, first, last_third, elapsed_ms, work_ms)
-            elapsed_ms += block_ms
-        first_t = None if kept.first is None else kept.first[1].t_ms
-        last_t = None if kept.last is None else kept.last[1].t_ms
-        return whole.summary(session_id, _duration_s(kept.events, first_t, last_t), kept.missing(whole.count),
-                             kept.events, first, last_third)
+        return None if kept is None else _from_kept(kept)
+
+
+def summaries_of(ridelog: RideLog, session_ids: list[int], fatigue: bool = True) -> dict[int, Summary]:
+    """summary_of() for many sessions (Progress: every session of a patient), reading in a
+    constant few statements instead of several per session: a clinic store is a network away,
+    where each round trip counts. The figures are summary_of()'s, found in its order: from
+    the kept sums; else a summary kept for the session's records as they are; else
+    summary_of() itself. `fatigue=False` leaves out the thirds of the work phase
+    (Stretch(None, None)) where they would have to be found from samples."""
+    result = {}
+    with ridelog.kept_sums_many(session_ids, SUMMARY_VERSION) as kept:
+        for session, sums in kept.items():
+            result[session] = _from_kept(sums, fatigue)
+    rest = [session for session in session_ids if session not in result]
+    for session, (fingerprint, kept_for, text) in ridelog.kept_summaries(rest).items() if rest else ():
+        if fingerprint is not None and text is not None and kept_for == "v%d|%s" % (SUMMARY_VERSION, fingerprint):
+            result[session] = _from_json(text)
+    return {session: result[session] if session in result else summary_of(ridelog, session) for session in session_ids}
+
+
+def _from_kept(kept, fatigue: bool = True) -> Summary:
+    """The figures from a session's kept sums. The blocks' sums add up to the session's; the
+    last sample, in no block, is added here with the weight timed() gives it; the thirds of
+    the work phase come from the blocks' work time, reading only the samples of the block
+    where a third ends (with `fatigue`)."""
+    session_id = kept.session_id
+    blocks = {block: Sums.loads(text) for block, text in kept.blocks.items()}
+    if kept.last is not None:
+        pos, last = kept.last
+        step = 0 if kept.before_last is None else step_ms(kept.before_last[1], last)
+        blocks.setdefault(kept.block_of(pos), Sums()).add(last, step)
+    order = sorted(blocks)
+    whole = Sums()
+    for block in order:
+        whole.merge(blocks[block])
+    first, last_third = Sums(), Sums()
+    work_ms, elapsed_ms = whole.state_ms["W"], 0
+    for block in order if fatigue else ():
+        block_ms = blocks[block].state_ms["W"]
+        if not block_ms:
+            continue
+        lo, hi = 3 * elapsed_ms, 3 * (elapsed_ms + block_ms)  # where the block's work time lies, x3
+        if hi < work_ms:
+            first.merge(blocks[block])
+        elif lo >= 2 * work_ms:
+            last_third.merge(blocks[block])
+        elif lo < work_ms or hi >= 2 * work_ms:  # a third ends in it: its samples decide
+            _block_thirds(kept, block, first, last_third, elapsed_ms, work_ms)
+        elapsed_ms += block_ms
+    first_t = None if kept.first is None else kept.first[1].t_ms
+    last_t = None if kept.last is None else kept.last[1].t_ms
+    return whole.summary(session_id, _duration_s(kept.events, first_t, last_t), kept.missing(whole.count),
+                         kept.events, first, last_third)
 
 
 def _block_thirds(kept, block: int, first: Sums, last: Sums, elapsed_ms: int, work_ms: int) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from ..store.ridelog import RideLog
-from .summary import summary_of
+from .summary import summaries_of
 
 __all__ = ["SessionPoint", "Week", "session_points", "weeks"]
 
@@ -49,11 +49,15 @@ def started_on(session: dict) -> date:
 
 
 def session_points(log: RideLog, patient_id: int) -> list[SessionPoint]:
-    """Every session of the patient, oldest first, in figures. Reads each session's samples:
-    call it from a worker, not the UI thread."""
+    """Every session of the patient, oldest first, in figures. The summaries are read for all
+    sessions at once (summaries_of: a constant few statements, not several a session); a
+    session with neither a kept summary nor kept sums reads its samples: call it from a
+    worker, not the UI thread. The thirds of the work phase are no trend: not read."""
+    sessions = log.sessions(patient_id)
+    summaries = summaries_of(log, [session["id"] for session in sessions], fatigue=False)
     points = []
-    for session in log.sessions(patient_id):
-        s = summary_of(log, session["id"])
+    for session in sessions:
+        s = summaries[session["id"]]
         points.append(SessionPoint(
             session_id=session["id"], started=started_on(session), duration_min=s.duration_s / 60,
             cadence_avg_rpm=s.cadence_avg_rpm, symmetry_index=s.symmetry_index,

@@ -22,7 +22,8 @@ from typing import Any, Iterable
 # Tables whose rows have an `id` the parts want back from an INSERT.
 _ID_TABLES = frozenset(("patients", "caps_history", "sessions", "auth_audit", "plans"))
 # The key INSERT OR REPLACE replaces on, by table.
-_REPLACE_KEYS = {"summaries": "session_id", "therapist_pin": "id", "trainer_caps": "device_id, counter"}
+_REPLACE_KEYS = {"summaries": "session_id", "therapist_pin": "id", "trainer_caps": "device_id, counter",
+                 "sample_sums": "session_id, block"}
 
 _NUMBERED = re.compile(r"\?(\d+)")
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+(IGNORE|REPLACE)\s+)?INTO\s+(\w+)\s*\(([^)]*)\)", re.I | re.S)

@@ -68,11 +68,14 @@ def connect(url: str):
 class PgRideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
     """The ride log in a PostgreSQL database. Every refusal raises RideLogError before writing.
 
-    It keeps no running sums of the summary (sums.py, keep_sums False): a session's summary is
-    computed once from its samples and then kept in `summaries`, as before SQLite's schema 9;
-    sync carries the laptop's kept summary along with its session."""
+    It keeps the summary's running sums as SQLite's RideLog does (sums.py, the store's version
+    2), in the same transaction as the records (a few round trips more a batch, once a
+    second at most); sync carries a laptop's with its session; readers use them as on the
+    laptop. A session without them (synced by a softcrank that had none) has its summary
+    computed once from its samples and then kept in `summaries`."""
 
-    keep_sums = False
+    keep_sums = True
+    _SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ"  # kept sums are read in one snapshot (sums.py)
 
     def __init__(self, url: str, *, batch_size: int = BATCH_SIZE, max_delay_s: float = MAX_DELAY_S,
                  clock: Callable[[], str] = _utc_now, create: bool = True) -> None:

@@ -1,6 +1,6 @@
 """The clinic store's schema on PostgreSQL, as its history: one migration per version.
 
-The same concepts as the SQLite ride log (schema.py at its version 8): patients, caps history,
+The same concepts as the SQLite ride log (schema.py at its version 8, and 9's kept sums): patients, caps history,
 plans, sessions, samples, events, the therapist's PIN and keys, the audit trail, summaries;
 plus what a store shared by many laptops needs: `uid` on every row sync moves (its clinic-wide
 identity), each session's laptop and sync fingerprint, and the version table
@@ -116,4 +116,34 @@ def _v1(db, now: str) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Callable[[object, str], None], ...] = (_v1,)
+def _v2(db, now: str) -> None:
+    """Two changes for a store of many laptops' months (docs/performance.md has the figures):
+
+    - Samples and events are keyed by (session_id, pos), and the index on it that the
+      readers use is the key, instead of a key on (session_id, rec) and a second index:
+      `pos` is rec_diff(rec, start_rec), one to one with `rec` within a session, so the key
+      refuses exactly the same duplicates, and each row COPY stores updates one B-tree, not
+      two (sync's throughput, and some 30 bytes a sample).
+    - The summary's running sums, as SQLite's version 9 keeps them (sums.py): a session's
+      blocks of JSON sums, and in sessions.sums_kept their arithmetic's version while they
+      are complete. Sync carries a laptop's with its session, so the store opens a session
+      or a patient's Progress from them, as the laptop does, instead of reading every
+      sample; PgRideLog keeps them as records arrive, as RideLog does (version 1's comment
+      on sums_kept, "always NULL", held until now). Sessions synced before have none until
+      their laptop syncs again (sync.py).
+
+    If the clinic's roles exist (roles.py), they get the new table as `clinic init` grants it.
+    Rebuilding the keys rewrites both indexes: on a large store, upgrade in a quiet hour."""
+    for table in ("samples", "events"):
+        db.execute("DROP INDEX %s_by_pos" % table)
+        db.execute("ALTER TABLE %s DROP CONSTRAINT %s_pkey, ADD PRIMARY KEY (session_id, pos)" % (table, table))
+    db.execute("""CREATE TABLE sample_sums (
+        session_id BIGINT NOT NULL REFERENCES sessions (id),
+        block INTEGER NOT NULL,
+        sums TEXT NOT NULL,
+        PRIMARY KEY (session_id, block))""")
+    if db.execute("SELECT 1 FROM pg_roles WHERE rolname = 'softcrank_ride'").fetchone():
+        db.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON sample_sums TO softcrank_ride")
+
+
+MIGRATIONS: tuple[Callable[[object, str], None], ...] = (_v1, _v2)

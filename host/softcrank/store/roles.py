@@ -3,7 +3,7 @@
 Two group roles, made by `softcrank clinic init` (run once by the database's owner):
 
 - softcrank_ride: the ride laptops. Reads everything; adds patients, sessions, samples,
-  events, audit rows and summaries; closes sessions. Cannot write plans or caps history, and
+  events, audit rows, summaries and their kept sums; closes sessions. Cannot write plans or caps history, and
   cannot change or delete any row of them.
 - softcrank_therapist: everything softcrank_ride may, and writes plans and caps history.
 
@@ -19,9 +19,9 @@ THERAPIST = "softcrank_therapist"
 ROLES = {"ride": RIDE, "therapist": THERAPIST}
 
 _READ = ("patients", "caps_history", "plans", "sessions", "samples", "events", "auth_audit", "summaries",
-         "softcrank_schema")
-_RIDE_INSERT = ("patients", "sessions", "samples", "events", "auth_audit", "summaries")
-_RIDE_UPDATE = ("sessions", "summaries")
+         "sample_sums", "softcrank_schema")
+_RIDE_INSERT = ("patients", "sessions", "samples", "events", "auth_audit", "summaries", "sample_sums")
+_RIDE_UPDATE = ("sessions", "summaries", "sample_sums")
 _THERAPIST_WRITE = ("plans", "caps_history")
 _LOCAL_ONLY = ("therapist_pin", "device_keys", "trainer_caps")  # the laptop's secrets and its caps evidence
 
@@ -40,6 +40,7 @@ def init_roles(clinic) -> list[str]:
         raw.execute("GRANT SELECT ON %s TO %s" % (", ".join(_READ), RIDE))
         raw.execute("GRANT INSERT ON %s TO %s" % (", ".join(_RIDE_INSERT), RIDE))
         raw.execute("GRANT UPDATE ON %s TO %s" % (", ".join(_RIDE_UPDATE), RIDE))
+        raw.execute("GRANT DELETE ON sample_sums TO %s" % RIDE)  # derived: a writer without the sums drops them
         raw.execute("GRANT INSERT, UPDATE, DELETE ON %s TO %s" % (", ".join(_THERAPIST_WRITE), THERAPIST))
         raw.execute("GRANT UPDATE ON patients TO %s" % THERAPIST)
         raw.execute("REVOKE ALL ON %s FROM %s, %s" % (", ".join(_LOCAL_ONLY), RIDE, THERAPIST))

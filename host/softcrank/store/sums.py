@@ -34,10 +34,11 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Iterator, Protocol
 
-from .records import Sample, _SAMPLE_COLUMNS, RideLogError
+from .records import Event, Sample, _EVENT_COLUMNS, _SAMPLE_COLUMNS, RideLogError, _locked
 
 SUMS_BLOCK = 1024  # record positions a block: 352 blocks for a 2-hour ride at 50 Hz
 _COLUMNS = "pos, " + _SAMPLE_COLUMNS
+_BATCH = 200  # sessions a statement: 400 UNION arms, under SQLite's 500 (SQLITE_MAX_COMPOUND_SELECT)
 
 
 class SumsKeeper(Protocol):
@@ -71,19 +72,17 @@ def _rows_by_session(rows: list[tuple]) -> dict[int, list[tuple]]:
 
 
 class Kept:
-    """A session's kept sums and what a reader needs besides, read in one snapshot."""
+    """A session's kept sums and what a reader needs besides, read in one snapshot (_read_kept)."""
 
-    def __init__(self, log, session_id: int, blocks: dict[int, str]) -> None:
+    def __init__(self, log, session_id: int, blocks: dict[int, str], ends: list[tuple[int, Sample]],
+                 events: list, event_pos: list[int], shared: int) -> None:
         self._log, self.session_id, self.blocks = log, session_id, blocks
-        ends = log._read("""SELECT * FROM (SELECT %s FROM samples WHERE session_id = ?1 ORDER BY pos LIMIT 1)
-                            UNION ALL SELECT * FROM (SELECT %s FROM samples WHERE session_id = ?1
-                                                     ORDER BY pos DESC LIMIT 2)""" % (_COLUMNS, _COLUMNS),
-                         (session_id,))
-        ends = [(row[0], Sample._make(row[1:])) for row in ends]  # first, last, before last: (pos, Sample)
+        ends = sorted(set(ends), key=lambda item: item[0])  # first, before last, last: (pos, Sample)
         self.first = ends[0] if ends else None
-        self.last = ends[1] if ends else None  # the first again when there is one sample
-        self.before_last = ends[2] if len(ends) > 2 else None
-        self.events = log.events(session_id)
+        self.last = ends[-1] if ends else None  # the first again when there is one sample
+        self.before_last = ends[-2] if len(ends) > 1 else None
+        self.events = events
+        self._event_pos, self._shared = event_pos, shared
 
     @staticmethod
     def block_of(pos: int) -> int:
@@ -102,18 +101,68 @@ class Kept:
     def missing(self, samples: int) -> int:
         """Records missing between the first and last stored (as missing_recs counts them),
         given how many samples are stored: the span less the positions held."""
-        # One MIN or MAX a subquery: SQLite reads a single one from the index's end, but a
-        # MIN and a MAX together by scanning the session's whole range.
-        *ends, events, shared = self._log._read(
-            """SELECT (SELECT MIN(pos) FROM samples WHERE session_id = ?1), (SELECT MAX(pos) FROM samples WHERE session_id = ?1),
-                      (SELECT MIN(pos) FROM events WHERE session_id = ?1), (SELECT MAX(pos) FROM events WHERE session_id = ?1),
-                      (SELECT COUNT(*) FROM events WHERE session_id = ?1),
-                      (SELECT COUNT(*) FROM events e WHERE session_id = ?1 AND EXISTS
-                           (SELECT 1 FROM samples s WHERE s.session_id = ?1 AND s.pos = e.pos))""",
-            (self.session_id,))[0]
-        known = [pos for pos in ends if pos is not None]
-        lo, hi = (min(known), max(known)) if known else (None, None)
-        return 0 if lo is None else hi - lo + 1 - (samples + events - shared)
+        known = [pos for pos in (self.first and self.first[0], self.last and self.last[0]) if pos is not None]
+        known += self._event_pos
+        if not known:
+            return 0
+        return max(known) - min(known) + 1 - (samples + len(self._event_pos) - self._shared)
+
+
+def _read_kept(log, session_ids: list[int], version: int) -> dict[int, Kept]:
+    """Kept for each of the sessions whose sums are complete and of `version`, in three
+    statements per _BATCH sessions (over a network each round trip counts): the blocks, each
+    session's first and last two samples (an index lookup each), and the events with whether
+    a sample shares their position. The caller holds the lock and a snapshot."""
+    kept: dict[int, Kept] = {}
+    for at in range(0, len(session_ids), _BATCH):
+        kept.update(_read_kept_batch(log, session_ids[at:at + _BATCH], version))
+    return kept
+
+
+def _read_kept_batch(log, session_ids: list[int], version: int) -> dict[int, Kept]:
+    if not session_ids:
+        return {}
+    blocks: dict[int, dict[int, str]] = {}
+    for session, kept, block, sums in log._db.execute(
+            "SELECT s.id, s.sums_kept, b.block, b.sums FROM sessions s LEFT JOIN sample_sums b ON b.session_id = s.id "
+            "WHERE s.id IN (%s)" % ", ".join("?" * len(session_ids)), tuple(session_ids)).fetchall():
+        if kept == version:
+            mine = blocks.setdefault(session, {})
+            if block is not None:
+                mine[block] = sums
+    if not blocks:
+        return {}
+    ids = sorted(blocks)
+    ends: dict[int, list] = {session: [] for session in ids}
+    arms = " UNION ALL ".join(
+        "SELECT * FROM (SELECT session_id, %s FROM samples WHERE session_id = ? ORDER BY pos%s LIMIT %d) AS e%d"
+        % (_COLUMNS, desc, limit, i) for i, (desc, limit) in enumerate([("", 1), (" DESC", 2)] * len(ids)))
+    for row in log._db.execute(arms, tuple(session for session in ids for _ in (0, 1))).fetchall():
+        ends[row[0]].append((row[1], Sample._make(row[2:])))
+    events: dict[int, list] = {session: [] for session in ids}
+    event_pos: dict[int, list] = {session: [] for session in ids}
+    shared = dict.fromkeys(ids, 0)
+    for row in log._db.execute(
+            "SELECT session_id, pos, EXISTS (SELECT 1 FROM samples s WHERE s.session_id = e.session_id "
+            "AND s.pos = e.pos), %s FROM events e WHERE session_id IN (%s) ORDER BY session_id, pos"
+            % (_EVENT_COLUMNS, ", ".join("?" * len(ids))), tuple(ids)).fetchall():
+        events[row[0]].append(Event._make(row[3:]))
+        event_pos[row[0]].append(row[1])
+        shared[row[0]] += bool(row[2])
+    return {session: Kept(log, session, blocks[session], ends[session], events[session], event_pos[session],
+                          shared[session]) for session in ids}
+
+
+def blocks_of(chain: list[tuple[int, Sample]]) -> tuple[int, dict[int, str]] | None:
+    """The kept sums of a whole session's samples, (pos, Sample) in position order, made at
+    once: (the keeper's version, {block: sums}), what keeping them record by record makes
+    (the keeper's sums are integers, so the order they are added in does not matter). None
+    if no keeper is registered (nothing imported clinical/summary.py)."""
+    keeper = _keeper
+    if keeper is None:
+        return None
+    change = keeper.delta([], [(pos // SUMS_BLOCK, sample) for pos, sample in chain])
+    return keeper.version, {block: keeper.combine(None, delta) for block, delta in change.items()}
 
 
 class KeptSums:
@@ -160,26 +209,53 @@ class KeptSums:
                 db.execute("INSERT OR REPLACE INTO sample_sums (session_id, block, sums) VALUES (?, ?, ?)",
                            (session, block, keeper.combine(row[0] if row else None, delta)))
 
+    # How a reader starts one snapshot: SQLite's read transaction is one; PostgreSQL's default
+    # (READ COMMITTED) takes a snapshot a statement, so pglog.py asks for REPEATABLE READ.
+    _SNAPSHOT = "BEGIN"
+
     @contextmanager
     def kept_sums(self, session_id: int, version: int) -> Iterator[Kept | None]:
         """The session's kept sums (Kept), if they are complete and of `version`; else None.
         Everything read through it is one snapshot of the ride log, under the lock."""
+        with self.kept_sums_many([session_id], version) as kept:
+            yield kept.get(session_id)
+
+    @contextmanager
+    def kept_sums_many(self, session_ids: list[int], version: int) -> Iterator[dict[int, Kept]]:
+        """{session id: Kept} for those of the sessions whose sums are complete and of
+        `version`, read in a constant few statements (Progress asks it of every session of a
+        patient); one snapshot of the ride log, under the lock, while the block runs."""
         with self._lock:
             db = self._db
             try:
-                db.execute("BEGIN")
-                row = db.execute("SELECT sums_kept FROM sessions WHERE id = ?", (session_id,)).fetchone()
-                if row is None or row[0] != version:
-                    yield None
-                else:
-                    blocks = dict(db.execute("SELECT block, sums FROM sample_sums WHERE session_id = ?",
-                                             (session_id,)).fetchall())
-                    yield Kept(self, session_id, blocks)
+                db.execute(self._SNAPSHOT)
+                yield _read_kept(self, [s for s in session_ids if isinstance(s, int)], version)
             except sqlite3.Error as exc:
-                raise RideLogError("reading the kept sums of session %d: %s" % (session_id, exc)) from exc
+                raise RideLogError("reading the kept sums of %d sessions: %s" % (len(session_ids), exc)) from exc
             finally:
                 if db.in_transaction:
                     db.execute("COMMIT")
 
+    @_locked
+    def keep_sums_of(self, session_id: int) -> bool:
+        """Make a session's kept sums from its samples at once (blocks_of), for one stored
+        past add_records (before schema 9, or in bulk); False, changing nothing, if no keeper
+        is registered or this log keeps no sums."""
+        keeper = self._keeper_now()
+        if keeper is None:
+            return False
+        self.flush()
+        with self._transaction("keeping the sums of session %d" % session_id) as db:
+            rows = db.execute("SELECT %s FROM samples WHERE session_id = ? ORDER BY pos" % _COLUMNS,
+                              (session_id,)).fetchall()
+            made = blocks_of([(row[0], Sample._make(row[1:])) for row in rows])
+            assert made is not None and made[0] == keeper.version
+            blocks = made[1]
+            db.execute("DELETE FROM sample_sums WHERE session_id = ?", (session_id,))
+            db.executemany("INSERT INTO sample_sums (session_id, block, sums) VALUES (?, ?, ?)",
+                           [(session_id, block, text) for block, text in sorted(blocks.items())])
+            db.execute("UPDATE sessions SET sums_kept = ? WHERE id = ?", (keeper.version, session_id))
+        return True
 
-__all__ = ["SUMS_BLOCK", "Kept", "KeptSums", "SumsKeeper", "keep_sums_with"]
+
+__all__ = ["SUMS_BLOCK", "Kept", "KeptSums", "SumsKeeper", "blocks_of", "keep_sums_with"]

@@ -12,6 +12,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 from ..store.records import _INSERT_EVENT, _INSERT_SAMPLE
+from ..clinical import summary as _figures  # noqa: F401  (registers the sums' keeper: store/sums.py)
 from ..store.ridelog import RideLog
 
 CAPS = [40, 45, 60, 250, 5, 300, 180, 250]  # protocol 3: the right leg's threshold last
@@ -43,8 +44,9 @@ def samples_of(start_rec: int, count: int, hz: int, seed: int) -> list[tuple]:
 
 
 def add_session(log: RideLog, clock: Clock, patient_id: int, device: str, start_rec: int, count: int, hz: int,
-                seed: int) -> int:
-    """One ended session of `count` samples, a START and a DONE event; returns its id."""
+                seed: int, sums: bool = True) -> int:
+    """One ended session of `count` samples, a START and a DONE event; returns its id. With
+    `sums`, the summary's running sums are kept as the recorder keeps them (store/sums.py)."""
     session = log.start_session(patient_id, device, start_rec, GOALS, CAPS)
     rows = samples_of(start_rec, count, hz, seed)
     with log._lock, log._transaction("generating a session") as db:
@@ -53,17 +55,20 @@ def add_session(log: RideLog, clock: Clock, patient_id: int, device: str, start_
                                        (session, count + 1, (start_rec + count + 1) % (1 << 30),
                                         (count + 1) * (1000 // hz), "D", "DONE", 0)])
         # Written past add_records, so past the summary's running sums (store/sums.py): say so,
-        # and the session is summarized from its samples, as any writer without the sums must.
+        # and the session is summarized from its samples, as any writer without the sums must ...
         db.execute("UPDATE sessions SET sums_kept = NULL WHERE id = ?", (session,))
+    if sums:  # ... unless they are made now, as the recorder would have kept them
+        log.keep_sums_of(session)
     clock.when += timedelta(seconds=count // hz)
     log.end_session(session, "D")
     return session
 
 
 def laptop_log(path, device: str, patients: list[str], sessions: int, samples: int, hz: int = 10,
-               seed: int = 1, start: datetime = START, days: int = 28) -> dict[str, int]:
+               seed: int = 1, start: datetime = START, days: int = 28, sums: bool = True) -> dict[str, int]:
     """A laptop's ride log: the named patients (added here), caps and a plan for the first,
-    and `sessions` sessions spread over `days` days among them. Returns {name: local id}."""
+    and `sessions` sessions spread over `days` days among them, with the summary's running
+    sums kept (`sums`) or not (as sessions stored before schema 9). Returns {name: local id}."""
     clock = Clock(start)
     rng = random.Random(seed)
     with RideLog(path, clock=clock) as log:
@@ -77,5 +82,5 @@ def laptop_log(path, device: str, patients: list[str], sessions: int, samples: i
         for i in range(sessions):
             clock.when = start + timedelta(days=days * i / max(1, sessions), minutes=rng.randint(0, 59))
             add_session(log, clock, known[patients[i % len(patients)]], device, rng.randrange(1 << 29), samples, hz,
-                        seed * 100_003 + i)
+                        seed * 100_003 + i, sums)
     return known
