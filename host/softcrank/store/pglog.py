@@ -28,7 +28,7 @@ from .patients import Patients
 from .pgconn import Connection
 from .pgschema import MIGRATIONS, VERSION_TABLE
 from .plans import Plans
-from .records import (BATCH_SIZE, MAX_DELAY_S, SAMPLE_FIELDS, RideLogError, Sample, _is_int, _locked, _utc_now)
+from .records import (Closing, BATCH_SIZE, MAX_DELAY_S, SAMPLE_FIELDS, RideLogError, Sample, _is_int, _locked, _utc_now)
 from .sessions import Sessions
 from .summaries import Summaries
 from .sums import KeptSums
@@ -65,7 +65,7 @@ def connect(url: str):
         raise RideLogError("cannot open the clinic store %s: %s" % (redact(url), str(exc).strip())) from exc
 
 
-class PgRideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
+class PgRideLog(Closing, Patients, Plans, Auth, Sessions, Summaries, KeptSums):
     """The ride log in a PostgreSQL database. Every refusal raises RideLogError before writing.
 
     It keeps the summary's running sums as SQLite's RideLog does (sums.py, the store's version
@@ -136,20 +136,6 @@ class PgRideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
     @property
     def schema_version(self) -> int:
         return self._version()
-
-    @_locked
-    def close(self) -> None:
-        """Commit what is pending, then close the connection."""
-        try:
-            self.flush()
-        finally:
-            self._db.close()
-
-    def __enter__(self) -> PgRideLog:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[Connection]:

@@ -12,7 +12,7 @@ import sqlite3
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Mapping, NamedTuple
+from typing import Mapping, NamedTuple, TypeVar
 
 from softcrank_fw import protocol as P
 from softcrank_fw.ring import rec_diff
@@ -124,6 +124,27 @@ def _locked(method):
         with self._lock:
             return method(self, *args, **kwargs)
     return locked
+
+
+_Log = TypeVar("_Log", bound="Closing")
+
+
+class Closing:
+    """close() and `with` for both ride logs: what is pending is committed, then the
+    connection closes (the file's or the clinic store's)."""
+
+    @_locked
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._db.close()
+
+    def __enter__(self: _Log) -> _Log:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _record_row(frame: object, session_id: int, start_rec: int) -> tuple[str, tuple]:

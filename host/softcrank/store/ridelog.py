@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 # The store's vocabulary (records.py), for callers that take it from here with RideLog.
-from .records import (BATCH_SIZE, MAX_DELAY_S, SESSIONS_PER_WEEK_MAX, DEFAULT_SESSIONS_PER_WEEK, APPLICATION_ID,
+from .records import (Closing, BATCH_SIZE, MAX_DELAY_S, SESSIONS_PER_WEEK_MAX, DEFAULT_SESSIONS_PER_WEEK, APPLICATION_ID,
                       _SQLITE_MAGIC, _BUSY_TIMEOUT_S, SAMPLE_FIELDS, EVENT_FIELDS, CAP_NAMES, GOAL_NAMES, SIDES,
                       Sample, Event, Gap, RideLogError, default_path, _utc_now, _locked)  # noqa: F401
 from .auth import Auth
@@ -56,7 +56,7 @@ __all__ = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class RideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
+class RideLog(Closing, Patients, Plans, Auth, Sessions, Summaries, KeptSums):
     """The ride log in one SQLite file. Every refusal raises RideLogError before writing.
 
     `batch_size` and `max_delay_s` say when added records are committed (BATCH_SIZE,
@@ -100,20 +100,6 @@ class RideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
             for migration in MIGRATIONS[version:]:
                 migration(db, self._clock())
             db.execute("PRAGMA user_version = %d" % SCHEMA_VERSION)
-
-    @_locked
-    def close(self) -> None:
-        """Commit what is pending, then close the file."""
-        try:
-            self.flush()
-        finally:
-            self._db.close()
-
-    def __enter__(self) -> RideLog:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
