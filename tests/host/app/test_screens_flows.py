@@ -187,10 +187,10 @@ def test_progress_shows_sessions_against_the_plan(log, history):
         app = make_app(log, patient_id=history)
         async with app.run_test(size=(100, 40)) as pilot:
             await pilot.press("f6")
-            await until(pilot, lambda: "sessions in" in str(app.screen.query_one("#headline").render()), 30, "progress")
+            await until(pilot, lambda: "weeks, against" in str(app.screen.query_one("#headline").render()), 30, "progress")
             return str(app.screen.query_one("#headline").render())
     text = asyncio.run(scenario())
-    assert text.startswith("2 sessions in 3 weeks, against 9 planned")
+    assert text.startswith("2 sessions reached their work phase in 3 weeks, against 9 planned")
 
 
 def test_the_demos_past_sessions_are_ridden_on_the_firmware_and_appear_in_review(tmp_path):

@@ -17,7 +17,7 @@ class LinePlot(PlotextPlot):
     """A titled plot of one or more lines against the same x axis."""
 
     def draw(self, title: str, xlabel: str, series: Sequence[Series], ylim: tuple[float, float] | None = None,
-             bars: bool = False) -> None:
+             bars: bool = False, ticks: Sequence[int] | None = None) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -32,4 +32,6 @@ class LinePlot(PlotextPlot):
                 plt.plot(list(xs), list(ys), label=label, color=colour, marker="braille")
         if ylim is not None:
             plt.ylim(*ylim)
+        if ticks is not None:  # whole numbers: a session or a week is never 0.83
+            plt.xticks(list(ticks), [str(t) for t in ticks])
         self.refresh()
