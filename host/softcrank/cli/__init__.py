@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         return deploy_command(args)
     if args.command == "safety":
         return safety_command(args)
-    if args.command in ("patients", "sessions", "show", "export", "pin", "caps"):
+    if args.command in ("patients", "sessions", "show", "export", "report", "pin", "caps"):
         return ridelog_command(args)
     if args.command == "ride":
         return ride_command(args)
@@ -45,7 +45,7 @@ def ridelog_command(args) -> int:
     from ..trainer.therapist import BadPin, TherapistError
 
     command = {"patients": logs.patients, "sessions": logs.sessions, "show": logs.show,
-               "export": logs.export, "pin": caps.pin, "caps": caps.caps}[args.command]
+               "export": logs.export, "report": logs.report, "pin": caps.pin, "caps": caps.caps}[args.command]
     try:
         with RideLog(args.db) as log:
             return command(log, args)

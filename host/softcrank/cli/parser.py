@@ -149,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Duration, revolutions, cadence and time in the target band, "
                           "per-leg force and symmetry, resistance and events of one session.")
     show.add_argument("session", metavar="SESSION", help="the session's number (see `softcrank sessions`)")
+    report = sub.add_parser(
+        "report", parents=[db], help="one patient's printable report (HTML)",
+        description="One HTML page for a patient: the plan, trends as plots (inline SVG, readable printed in "
+        "black and white), the caps history, the sessions with their figures and notes, and the therapist's "
+        "decisions on the proposals to build up. Open it in a browser and print it.")
+    report.add_argument("--patient", metavar="P", required=True, help="the patient (an id or a name)")
+    report.add_argument("--weeks", metavar="N", type=int, help="only the last N weeks (default: every session)")
+    report.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
     export = sub.add_parser(
         "export", parents=[db], help="export a session as CSV, FIT or TCX",
         formatter_class=argparse.RawDescriptionHelpFormatter,
