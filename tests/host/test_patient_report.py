@@ -63,3 +63,24 @@ def test_a_bad_patient_or_weeks_is_one_line_and_writes_nothing(tmp_path, capsys)
     assert "no patient 'Bob'" in capsys.readouterr().err and not out.exists()
     assert main(["report", "--db", str(db), "--patient", "Ann B", "--weeks", "0", "-o", str(out)]) == 2
     assert "--weeks must be 1 or more, got 0" in capsys.readouterr().err and not out.exists()
+
+
+def test_notes_are_kept_per_session_and_printed_in_the_report(tmp_path):
+    db = tmp_path / "ride.sqlite"
+    with RideLog(db) as log:
+        patient = log.add_patient("Ann B", "right")
+        session = ride(log, patient, 20)
+        assert log.session(session)["notes"] == ""  # schema 8: every session has notes, empty at first
+        log.set_notes(session, "  tired after work; <b>shoes</b> changed  ")
+        assert log.session(session)["notes"] == "tired after work; <b>shoes</b> changed"
+        for bad in (None, "x" * 2001):
+            try:
+                log.set_notes(session, bad)
+            except Exception as e:
+                assert "notes must be text" in str(e)
+            else:
+                raise AssertionError("accepted %r" % (bad,))
+        assert log.session(session)["notes"] == "tired after work; <b>shoes</b> changed"  # unchanged
+    out = tmp_path / "r.html"
+    assert main(["report", "--db", str(db), "--patient", "1", "-o", str(out)]) == 0
+    assert "tired after work; &lt;b&gt;shoes&lt;/b&gt; changed" in out.read_text()  # escaped, not markup

@@ -158,4 +158,10 @@ def _v7(db: sqlite3.Connection, now: str) -> None:
         db.execute("UPDATE %s SET spasm_r_n = spasm_n" % table)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+def _v8(db: sqlite3.Connection, now: str) -> None:
+    """A therapist's notes on each session (Review writes them, the report prints them): free
+    text, empty for every session recorded before."""
+    db.execute("ALTER TABLE sessions ADD COLUMN notes TEXT NOT NULL DEFAULT ''")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
