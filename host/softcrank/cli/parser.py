@@ -195,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     ride.add_argument("--patient", metavar="P", required=True, help="the patient riding: an id or a name")
     ride.add_argument("--port", metavar="PATH", help="the trainer's serial port or a `softcrank sim` port "
                       "(default: the Pico found on USB)")
+    ride.add_argument("--confirm-caps", action="store_true", help="the trainer's caps are not this patient's (set "
+                      "for another, or the firmware's defaults): a therapist confirms the ride with the PIN (asked)")
     ride.add_argument("--work", type=_positive_int, metavar="MIN", help="work phase, minutes (default: the "
                       "trainer's current plan; clamped to the caps)")
     ride.add_argument("--every", type=_positive_int, default=30, metavar="S", help="a status line every S seconds "

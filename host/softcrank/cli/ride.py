@@ -33,6 +33,7 @@ from ..trainer.link import CommandRefused, Link, LinkError, Lost
 from ..trainer.recorder import Recorder
 from ..trainer.session import SilenceResume
 from ..trainer.timings import link_timings
+from ..trainer.whose_caps import not_this_patients
 from .signals import _interrupted
 
 __all__ = ["record_session", "RideError"]
@@ -48,12 +49,16 @@ class RideError(RuntimeError):
 
 def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_min: int | None = None,
                    every_s: int = 30, speed: float = 1.0, write: Callable[[str], object] = print,
-                   open_wait_s: float = 15.0) -> dict:
+                   open_wait_s: float = 15.0, confirm_caps: Callable[[str, str], None] | None = None) -> dict:
     """Record one session; returns {"session": id, "end_state": letter or None, "lost": [...]}.
 
     `speed`: the trainer's clock runs this many times real time (1 for a real trainer; a
     virtual one started with `softcrank sim --speed X`): the link's heartbeat and timeouts are
-    scaled to match, so the trainer's 3 s hold and 10 s pause keep their meaning."""
+    scaled to match, so the trainer's 3 s hold and 10 s pause keep their meaning.
+
+    A new session starts only on caps set for this patient (whose_caps.py); otherwise
+    `confirm_caps(device_id, why)` must return (a therapist confirmed with the PIN) or the
+    ride is refused with why. A session the trainer is still riding is carried on regardless."""
     frames: queue.Queue = queue.Queue()
     sessions: queue.Queue = queue.Queue()
     recorder = Recorder(ridelog, patient_id, on_session=lambda sid, what: sessions.put((sid, what)))
@@ -82,7 +87,7 @@ def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_
     except LinkError as e:
         raise RideError(str(e)) from e
     try:
-        session = _begin(link, recorder, sessions, work_min, write)
+        session = _begin(link, recorder, sessions, work_min, write, confirm_caps)
         return _follow(link, recorder, session, frames, sessions, every_s, write)
     except KeyboardInterrupt:
         if recorder.session_id is not None:
@@ -100,7 +105,7 @@ def _timings(speed: float) -> dict:
 
 
 def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int | None,
-           write: Callable[[str], object]) -> int:
+           write: Callable[[str], object], confirm_caps: Callable[[str, str], None] | None = None) -> int:
     """Carry on with the trainer's unfinished session, or start one; returns its id."""
     h = link.info["H"]
     caps, goals = link.info["C"], link.info["G"]
@@ -114,6 +119,13 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
     if h["state"] in ("E", "F"):
         raise RideError("the trainer is %s: check the rider and the unit, then clear it with STOP"
                         % console.STATE_WORDS[h["state"]])
+    why = not_this_patients(caps, recorder.patient_id, recorder.log)
+    if why:
+        if confirm_caps is None:
+            raise RideError("%s: a therapist must set this patient's caps, or confirm the ride with "
+                            "--confirm-caps (asks the PIN)" % why)
+        confirm_caps(h["device"], why)  # raises if the therapist did not confirm
+        write("riding on other caps, confirmed by the therapist: %s" % why)
     if work_min is not None:
         try:
             goals = link.command("GOALS", work_min, goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])[0]
@@ -233,19 +245,35 @@ def _start_ms(ridelog: RideLog, session: int) -> int | None:
 def ride_command(args) -> int:
     from . import logs as logcmds
     from ..store.ridelog import RideLog, RideLogError
+    from ..trainer.therapist import PinRefused
 
     signal.signal(signal.SIGTERM, _interrupted)  # a service manager's stop: end the session cleanly
     try:
         with RideLog(args.db) as log:
             patient = logcmds.find_patient(log, args.patient)
             result = record_session(log, patient["id"], args.port, work_min=args.work, every_s=args.every,
-                                    speed=args.speed, write=lambda line: print(line, flush=True))
+                                    speed=args.speed, write=lambda line: print(line, flush=True),
+                                    confirm_caps=_pin_confirmation(log, patient["id"]) if args.confirm_caps else None)
     except logcmds.NotFound as e:
         print("softcrank ride: %s" % e, file=sys.stderr)
         return 2
-    except (RideError, RideLogError, OSError) as e:
+    except (RideError, RideLogError, OSError, PinRefused) as e:
         print("softcrank ride: %s" % e, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     return 0 if result["missing"] == 0 and not result["lost"] else 1
+
+
+def _pin_confirmation(log: RideLog, patient_id: int) -> Callable[[str, str], None]:
+    """--confirm-caps: the therapist's PIN, asked when the caps are not this patient's (from
+    the terminal without echo, or one line of standard input when it is not a terminal)."""
+    import getpass
+
+    from ..trainer.whose_caps import confirm_other_caps
+
+    def confirm(device_id: str, why: str) -> None:
+        print("%s." % why, flush=True)
+        pin = getpass.getpass("Therapist's PIN to ride anyway: ") if sys.stdin.isatty() else sys.stdin.readline()
+        confirm_other_caps(log, pin.strip(), patient_id, device_id, why)
+    return confirm
