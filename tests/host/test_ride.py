@@ -76,6 +76,7 @@ def ride_process(db, port, *extra):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     proc.stdin.write(PIN + "\n")  # the therapist's confirmation: the virtual trainer holds the defaults
     proc.stdin.close()
+    proc.stdin = None  # communicate() must not flush it again
     return proc
 
 

@@ -12,6 +12,7 @@ every plot says in its title what its lines are.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 from html import escape
 
@@ -96,6 +97,14 @@ def patient_report(log: RideLog, patient: dict, weeks_back: int | None = None, t
     return "\n".join(out)
 
 
+def _nice(top: float) -> float:
+    """The smallest 1, 2, 4, 5 or 10 x 10^k at or above `top`: an axis whose middle tick reads well."""
+    if top <= 0:
+        return 1.0
+    scale = 10 ** math.floor(math.log10(top))
+    return next(m * scale for m in (1, 2, 4, 5, 10) if m * scale >= top)
+
+
 def _num(value, fmt: str) -> str:
     return "--" if value is None else fmt % whole(value)
 
@@ -117,7 +126,7 @@ def _plot(title: str, xlabel: str, xs: list[int], ys: list, bars: bool = False, 
     if centred:
         lo, hi = -symmetric_limit(ys), symmetric_limit(ys)
     else:
-        lo, hi = 0.0, max(known + [plan or 0]) * 1.15 or 1.0
+        lo, hi = 0.0, _nice(max(known + [plan or 0]) * 1.1)
     x_max = max(xs) + (0.5 if bars else 0)
     x_min = min(xs) - (0.5 if bars else 0)
 
@@ -132,7 +141,7 @@ def _plot(title: str, xlabel: str, xs: list[int], ys: list, bars: bool = False, 
              '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (PAD_L, H - PAD_B, W - 10, H - PAD_B)]
     for frac in (0, 0.5, 1):
         y = lo + frac * (hi - lo)
-        parts.append('<text x="%d" y="%.1f" text-anchor="end">%.0f</text>' % (PAD_L - 4, py(y) + 4, y))
+        parts.append('<text x="%d" y="%.1f" text-anchor="end">%g</text>' % (PAD_L - 4, py(y) + 4, round(y, 2)))
     step = max(1, -(-len(xs) // 12))
     for x in xs[::step]:
         parts.append('<text x="%.1f" y="%d" text-anchor="middle">%d</text>' % (px(x), H - PAD_B + 13, x))
