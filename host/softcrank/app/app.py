@@ -35,6 +35,12 @@ HISTORY_STOP_S = 15  # at most one past session's ride: the history stops betwee
 ALERT_EVENTS = {"ESTOP": "error", "FAULT": "error", "SPASM": "warning", "HOST_LOST": "warning"}
 
 
+def documents_folder() -> Path:
+    """The user's documents folder: ~/Documents if it exists, else the home folder."""
+    home = Path.home()
+    return home / "Documents" if (home / "Documents").is_dir() else home
+
+
 class SoftcrankApp(App):
     """`ridelog`: the open ride log. `port`: connect to it at start (the virtual trainer's in
     the demo); `patient_id`: start with that patient; `speed`: the virtual trainer's time
@@ -86,10 +92,14 @@ class SoftcrankApp(App):
             self._history_done.set()
         self.find_trainers = detected_picos  # the Connect screen's list; tests fix it
         self.today = None  # Progress counts weeks up to this date (None: today); tests fix it
+        self.export_to: Path | None = None  # the export folder the user picked; tests fix it
 
     @property
     def export_dir(self) -> Path:
-        return Path(self.ridelog.path).parent / "exports"
+        """Where Review writes a session's file: the folder the user chose (export_to), else
+        the user's documents folder (~/Documents if it exists, else home). Never beside the
+        ride log: the demo's ride log is in a temporary folder, deleted on quit."""
+        return self.export_to or documents_folder()
 
     def on_mount(self) -> None:
         self.register_theme(HIGH_CONTRAST)

@@ -35,6 +35,15 @@ EVENT_WORDS = {
     "CAPS_DEFAULTS": "built-in caps in force",
 }
 
+def event_counts(counts: dict) -> str:
+    """A session's events by how often, in words ("spasm detected 1, work done 1"), in the order
+    a session meets them; "none" without any."""
+    order = list(EVENT_WORDS)
+    names = sorted(counts, key=lambda e: order.index(e) if e in order else len(order))
+    return ", ".join("%s %d" % (EVENT_WORDS.get(e, e.lower()).split(":")[0].split(",")[0], counts[e])
+                     for e in names) or "none"
+
+
 PAUSE_REASONS = {P.PAUSE_HOST: "on request", P.PAUSE_HOST_SILENT: "laptop not answering",
                  P.PAUSE_OVERSPEED: "too fast for too long", P.PAUSE_SPASMS: "several spasms: time for a rest"}
 CAPS_REFUSALS = {P.REFUSED_NOKEY: "the trainer has no key", P.REFUSED_TAG: "not signed by the therapist",

@@ -172,7 +172,7 @@ def test_review_opens_a_session_and_exports_it(log, history):
             assert table.get_row_at(0)[0] == 2
             await pilot.press("enter")
             await until(pilot, lambda: "session 2" in str(app.screen.query_one("#summary").render()), 20, "the summary")
-            assert "SPASM 1" in str(app.screen.query_one("#summary").render())
+            assert "spasm detected 1" in str(app.screen.query_one("#summary").render())
             await pilot.press("w")
             await app.workers.wait_for_complete()
             return app.export_dir / "session-2.csv"

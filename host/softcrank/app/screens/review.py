@@ -59,7 +59,7 @@ class ReviewScreen(AppScreen):
     def __init__(self) -> None:
         super().__init__()
         self._sort = 0
-        self._reverse = False
+        self._reverse = True  # newest first: the session a therapist looks for is the last one
         self.session_id: int | None = None
 
     def body(self) -> ComposeResult:
