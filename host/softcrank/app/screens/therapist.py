@@ -19,6 +19,7 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from softcrank_fw.limits import CAP_LIMITS, GOAL_LIMITS, Caps, Goals
 
+from ...clinical.words import caps_words, goals_words
 from ...store.ridelog import CAP_NAMES, GOAL_NAMES, SESSIONS_PER_WEEK_MAX, RideLogError
 from ...trainer.link import LinkError
 from ...trainer.therapist import MAX_PIN, MIN_PIN, TherapistError, check_pin, has_pin, send_caps, set_pin
@@ -71,7 +72,7 @@ def plan_problem(goals: list[int], caps: list[int]) -> str | None:
         return "The band's low end is above its high end."
     if held.values != goals:
         names = [LABELS[n] for n, a, b in zip(GOAL_NAMES, goals, held.values) if a != b]
-        return "Above the caps: %s (the trainer would hold %s)." % (", ".join(names), held.values)
+        return "Above the caps: %s (the trainer would hold %s)." % (", ".join(names), goals_words(held.values))
     return None
 
 
@@ -233,7 +234,7 @@ class TherapistScreen(AppScreen):
         except (TherapistError, LinkError, RideLogError, ValueError) as e:
             app.call_from_thread(self._problem, "Caps not changed: %s" % e)
             return
-        app.call_from_thread(self.notify, "The trainer now holds these caps: %s" % held)
+        app.call_from_thread(self.notify, "The trainer now holds these caps: %s." % caps_words(held))
         self._load(app.patient["id"])
 
     @on(Button.Pressed, "#save-plan")
@@ -262,4 +263,4 @@ class TherapistScreen(AppScreen):
         except RideLogError as e:
             app.call_from_thread(self._problem, "Plan not saved: %s" % e)
             return
-        app.call_from_thread(self.notify, "Plan saved: %s, %d sessions a week." % (goals, per_week))
+        app.call_from_thread(self.notify, "Plan saved: %s, %d sessions a week." % (goals_words(goals), per_week))
