@@ -6,7 +6,7 @@ command, outside the control tick, and change its state only in the ways each on
 
 from softcrank_fw import protocol as P
 from softcrank_fw.ramp import PPM_PER_PCT
-from softcrank_fw.states import (
+from softcrank_fw.control import (
     DONE, ESTOP, EV_CAPS, EV_CAPS_DEFAULTS, EV_CAPS_REFUSED, EV_CLEAR, EV_ESTOP, EV_GOALS,
     EV_HOST_BACK, EV_LOST,     EV_RESUME, EV_START, EV_STOP, FAULT, IDLE, MAX_CAL_NEWTONS, MAX_RATE_HZ, PAUSED, REST,
     TARE_QUIET_DN, TARE_SHIFT_DN, TARE_STILL_MS, WARMUP, riding,

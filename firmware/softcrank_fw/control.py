@@ -28,19 +28,95 @@ Rules, in the order the tick applies them:
 """
 
 from softcrank_fw import protocol as P
-from softcrank_fw.commands import Commands
 from softcrank_fw.compat import const, ticks_diff
 from softcrank_fw.crank import Crank
 from softcrank_fw.force import CALIBRATED, CALIBRATION_FAILED, TARED, LoadCell
 from softcrank_fw.limits import Caps, Goals
 from softcrank_fw.ramp import PPM_PER_PCT, Ramp
 from softcrank_fw.ring import DEFAULT_SIZE, Ring, zeros
-from softcrank_fw.states import *  # noqa: F401,F403  the states, events and safety numbers, re-exported
-from softcrank_fw.states import riding as _riding
 from softcrank_fw.watch import DEAD_CRANK, FLAT_LEFT, Watch
 
+# States: indexes into protocol.STATES.
+IDLE = const(0)
+WARMUP = const(1)
+WORK = const(2)
+COOLDOWN = const(3)
+DONE = const(4)
+PAUSED = const(5)
+REST = const(6)
+ESTOP = const(7)
+FAULT = const(8)
+
+# Event codes: indexes into protocol.EVENTS.
+EV_START = const(1)
+EV_WORK = const(2)
+EV_COOLDOWN = const(3)
+EV_DONE = const(4)
+EV_PAUSE = const(5)
+EV_RESUME = const(6)
+EV_STOP = const(7)
+EV_SPASM = const(8)
+EV_REST_END = const(9)
+EV_ESTOP = const(10)
+EV_FAULT = const(11)
+EV_CLEAR = const(12)
+EV_OVERSPEED = const(13)
+EV_HOST_LOST = const(14)
+EV_HOST_BACK = const(15)
+EV_LOST = const(16)
+EV_TARED = const(17)
+EV_CALIBRATED = const(18)
+EV_CAPS = const(19)
+EV_GOALS = const(20)
+EV_BOOT = const(21)
+EV_CAL_FAILED = const(22)
+EV_CAPS_REFUSED = const(23)
+EV_CAPS_DEFAULTS = const(24)
+
+SPASM_REST_MS = const(10_000)  # rest, unloaded, after a spasm before re-ramping
+SPASM_PAUSE_COUNT = const(3)  # this many spasms with less than SPASM_WINDOW_MS between them pause
+SPASM_WINDOW_MS = const(300_000)
+HOST_HOLD_MS = const(3_000)  # three missed 1 s heartbeats: resistance stops rising
+HOST_TIMEOUT_MS = const(10_000)  # then it ramps down and the session pauses
+HOST_RAMPDOWN_PCT_S = const(20)  # 20 %/s: a gentle release, 1 s from the default cap
+OVERSPEED_PAUSE_MS = const(5_000)
+# A rider who stops pedalling (tired, distracted, fainting) in warm-up or work: resistance
+# stops rising as soon as the cadence reads 0 (no edge for a 3 rpm gap: 0.83 s at 24 edges a
+# revolution), and 5 s later the session pauses with the brake at zero. The pause is what makes
+# pedalling again start from zero under the ramp (RESUME), never at the resistance of before;
+# 5 s + 0.83 s is well inside the 10 s issue 12 allows, and long enough that a rider changing
+# grip or looking round does not lose a session to it. A session that has not turned yet
+# (START given, feet still going in) is held at zero, not paused.
+STOPPED_PAUSE_MS = const(5_000)
+# TARE only with the pedals unloaded and still (docs/safety.md, row 28): no crank edge for
+# TARE_STILL_MS, both pedals within TARE_QUIET_DN peak to peak over the last whole second, and,
+# once a unit has a zero, no pedal reading more than TARE_SHIFT_DN from it. 10 N is 2.5 times
+# the zero drift of a 100 kg bar cell over a 20 degree day (0.02 %/degree of ~1000 N), and
+# about what a resting adult foot weighs: a TARE with a foot or a hand on a pedal is refused.
+TARE_STILL_MS = const(1_000)
+TARE_QUIET_DN = const(30)  # 3 N peak to peak: a still pedal reads within a fraction of a newton
+TARE_SHIFT_DN = const(100)  # 10 N
+WARMUP_SHARE_PCT = const(25)  # warm-up resistance, as a share of the work resistance
+DEFAULT_RATE_HZ = const(10)
+MAX_RATE_HZ = const(50)
+MAX_TICK_US = const(250_000)  # a longer gap between ticks counts as this long
+MAX_CAL_NEWTONS = const(2000)
+FAULT_SIDE_LEFT = const(10)  # FAULT event arg: 10 + LoadCell fault code for the left pedal
+FAULT_SIDE_RIGHT = const(20)  # ... 20 + code for the right
+FAULT_FLAT = const(7)  # a flat load cell (watch.py): FAULT_SIDE_LEFT/RIGHT + 7
+FAULT_CRANK_DEAD = const(31)  # FAULT event arg: the crank sensor gives no edge while the pedals pedal
 _T_MASK = const((1 << 30) - 1)
 _MS_PER_MIN = const(60_000)
+
+
+def riding(state):
+    """Warm-up, work, cool-down or a spasm rest: a session under way and not paused."""
+    return WARMUP <= state <= COOLDOWN or state == REST
+
+
+# The host's commands are a mixin in their own module; it imports the names above, so it comes
+# after them (a circular import that MicroPython and CPython both resolve in this order).
+from softcrank_fw.commands import Commands  # noqa: E402
 
 
 class Inputs:
@@ -124,7 +200,7 @@ class Controller(Commands):
 
         self._read(inp, dt_ms)
         drpm = self.crank.update(now_us)
-        self.watch.update(dt_ms, self.left.dn, self.right.dn, self.crank.edges, _riding(self.state))
+        self.watch.update(dt_ms, self.left.dn, self.right.dn, self.crank.edges, riding(self.state))
         self._spasm_clock(dt_ms)
         self._safety(inp.estop)
         self._phases(dt_ms, drpm)
@@ -170,7 +246,7 @@ class Controller(Commands):
         if st == REST:
             if rising or reversal:  # a new spasm during the rest: count it, rest afresh
                 self._spasm(cause)
-        elif cause and _riding(st):  # force over the threshold, however it got there
+        elif cause and riding(st):  # force over the threshold, however it got there
             self._spasm(cause)
 
     def _spasm_clock(self, dt_ms):
@@ -199,7 +275,7 @@ class Controller(Commands):
 
     def _phases(self, dt_ms, drpm):
         st = self.state
-        if not _riding(st):
+        if not riding(st):
             return
         cooling = st == COOLDOWN or (st == REST and self._resume == COOLDOWN)
         if not cooling:
@@ -222,7 +298,7 @@ class Controller(Commands):
                 self._rest_owed = False
                 self._enter(self._resume, EV_REST_END, 0)
         st = self.state
-        if not cooling and st != COOLDOWN and _riding(st) and self.ride_ms >= caps.max_dur_min * _MS_PER_MIN:
+        if not cooling and st != COOLDOWN and riding(st) and self.ride_ms >= caps.max_dur_min * _MS_PER_MIN:
             self._advance(COOLDOWN, EV_COOLDOWN, 1)  # the cap, whatever the plan says
 
     def _watch_host(self, dt_ms):
@@ -272,7 +348,7 @@ class Controller(Commands):
         if self._winding_down:
             target = out - HOST_RAMPDOWN_PCT_S * PPM_PER_PCT // 1000 * dt_ms
         self.brake = self.ramp.step(target, self.caps.max_res_pct * PPM_PER_PCT, self.caps.ramp_pct_min, dt_ms)
-        if self._winding_down and self.brake == 0 and _riding(st):
+        if self._winding_down and self.brake == 0 and riding(st):
             self._pause(P.PAUSE_HOST_SILENT)
 
     def _telemetry(self, dt_ms, drpm):

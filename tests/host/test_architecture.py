@@ -20,7 +20,7 @@ LAYERS = (
     ("__main__",),                  # python -m softcrank
     ("cli",),                       # the command line
     ("app", "verify"),              # the clinic's app; the builder's tools (the clinic never needs them)
-    ("exports", "sim", "deploy"),   # files for other programs; the virtual trainer; putting firmware on a board
+    ("exports", "sim", "chipsim", "deploy"),  # files for other programs; the virtual trainer; the emulated RP2040; firmware onto a board
     ("trainer", "clinical"),        # the link, the recorder, the session; the figures and words a person reads
     ("store", "boardfiles"),        # the ride log; the files a board is built from
     ("", "frames"),                 # the package's face (its version) and the wire format's host side

@@ -121,8 +121,8 @@ def frame(type_, *values):
 
 def test_a_trainer_restart_ends_its_session_as_not_seen_and_forgets_its_old_records(ridelog):
     recorder = Recorder(ridelog, 1)
-    recorder.on_frame(frame("H", P.PROTOCOL_VERSION, "0.1.0", "dev-1", 20, 10, "I", 100))
-    recorder.on_frame(frame("C", 20, 15, 30, 250, 5, 300, 180, 0))
+    recorder.on_frame(frame("H", P.PROTOCOL_VERSION, "0.1.0", "dev-1", 20, 10, "I", 100, 0))
+    recorder.on_frame(frame("C", 20, 15, 30, 250, 5, 300, 180, 250, 0, 0))
     recorder.on_frame(frame("G", 10, 15, 25, 10))
     recorder.store([frame("T", 100, 10000, "I", 0, 0, 0, 0, 0, 0)])
     assert recorder.committed() == 100  # consumed, though outside a session
@@ -142,7 +142,7 @@ def test_a_reboot_seen_in_the_replay_ends_the_resumed_session_there(ridelog):
     ridelog.add_records(sid, [frame("E", 50, 5000, "U", "START", 0)])
     ridelog.flush()
     recorder = Recorder(ridelog, 1)
-    recorder.on_frame(frame("H", P.PROTOCOL_VERSION, "0.1.0", "dev-1", 20, 10, "I", 400))
+    recorder.on_frame(frame("H", P.PROTOCOL_VERSION, "0.1.0", "dev-1", 20, 10, "I", 400, 0))
     assert recorder.resumed == sid and recorder.committed() == 50
     recorder.store([frame("E", 51, 0, "I", "BOOT", 0), frame("T", 52, 50, "I", 0, 0, 0, 0, 0, 0)])
     assert recorder.session_id is None and recorder.committed() == 52

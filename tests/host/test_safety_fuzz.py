@@ -20,7 +20,7 @@ def test_two_thousand_fuzzed_lines_are_each_refused_and_change_nothing():
 def test_only_lines_the_firmware_must_refuse_are_sent():
     assert not fuzz.must_refuse(P.encode("PING", 1, [])[:-1])
     assert not fuzz.must_refuse(P.encode("GOALS", 1, [20, 15, 25, 20])[:-1])
-    assert fuzz.must_refuse(P.encode("CAPS", 1, FAULT_CAPS + [9, "A" * 22])[:-1])  # no key gives that tag
+    assert fuzz.must_refuse(P.encode("CAPS", 1, FAULT_CAPS + [0, 9, "A" * 22])[:-1])  # no key gives that tag
     assert fuzz.must_refuse(P.encode("START", 1, [])[:-1])  # mid-session
     assert fuzz.must_refuse(P.encode("RATE", 1, [51])[:-1])
     assert fuzz.must_refuse(b"$PING,1*0000")

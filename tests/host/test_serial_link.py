@@ -234,8 +234,8 @@ class FakeTrainer:
         self.log.append(frame)
         if type_ == "HELLO":
             self._last = None
-            self.send("H", self.proto, "9.9.9", "fake-1", 24, 100, "I", self.next_rec)
-            self.send("C", 20, 15, 30, 250, 5, 300, 180, 0)
+            self.send("H", self.proto, "9.9.9", "fake-1", 24, 100, "I", self.next_rec, 0)
+            self.send("C", 20, 15, 30, 250, 5, 300, 180, 250, 0, 0)
             self.send("G", 10, 15, 25, 10)
             self.send("K", 0, 0, 1000, 1000)
             return self._answer(seq, "VERSION" if values[0] != self.proto else None)

@@ -204,7 +204,7 @@ class SoftcrankApp(App):
     def on_trainer_event(self, message: TrainerEvent) -> None:
         line = self.ride.event(message.frame)
         severity = ALERT_EVENTS.get(message.frame["event"])
-        if severity and not isinstance(self.screen, RideScreen):
+        if severity and self._showing() is not None and not isinstance(self._showing(), RideScreen):
             self.notify(line, severity=severity, timeout=10)
         self._tell_ride()
 
@@ -229,11 +229,16 @@ class SoftcrankApp(App):
     def on_history_ready(self, message: HistoryReady) -> None:
         if message.session_id is None:
             self.notify("The demo's past sessions are ready: Review (F5) and Progress (F6).")
-        if hasattr(self.screen, "reload"):
+        if hasattr(self._showing(), "reload"):
             self.screen.reload()
 
+    def _showing(self):
+        """The screen on top, or None while the app is closing: the link's worker threads may
+        still post a message after the last screen has gone."""
+        return self.screen_stack[-1] if self.screen_stack else None
+
     def _tell_ride(self) -> None:
-        if isinstance(self.screen, RideScreen):
+        if isinstance(self._showing(), RideScreen):
             self.screen.show_state()
 
     # ----- actions ------------------------------------------------------------------------------

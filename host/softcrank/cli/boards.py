@@ -87,6 +87,11 @@ def demo_command(args) -> int:
 def sim_command(args) -> int:
     from ..sim.virtual_board import VirtualBoard
 
+    if args.chip or args.firmware or args.bootrom:
+        from ..chipsim.command import run as _chip
+
+        return _chip(args)
+
     try:
         if args.scenario:
             scenario.load(_bundled(args.scenario))

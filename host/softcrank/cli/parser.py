@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--speed", type=_speed, default=1.0, metavar="X", help="virtual time runs X times real time (default 1; 0: as fast as possible)")
     sim.add_argument("--replay", metavar="FILE", help="play back a raw sensor recording from a real unit instead of a rider")
     sim.add_argument("--flash", metavar="DIR", help="keep the board's flash in DIR (default: a temporary folder)")
+    from ..chipsim.command import add_arguments as _chip_arguments
+
+    _chip_arguments(sim)
 
     deploy = sub.add_parser(
         "deploy", help="copy the firmware onto a Pico (or the virtual trainer) and restart it",

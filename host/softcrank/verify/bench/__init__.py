@@ -9,7 +9,9 @@ One module per group, each with `run(quick) -> list[Figure]`:
   the next edges could have told us;
 - safety: ticks from an e-stop, spasm or fault to brake zero;
 - link: bytes per telemetry sample, UART share, replay throughput over the real pty link;
-- ridelog: SQLite ingest against a bare executemany, opening and exporting a 2-hour ride.
+- ridelog: SQLite ingest against a bare executemany, opening and exporting a 2-hour ride;
+- chip: the tick's cost and worst period on the emulated RP2040 (skipped, saying why, unless
+  SOFTCRANK_RP2_FIRMWARE and SOFTCRANK_RP2_BOOTROM are set).
 
 Figures are printed, never asserted: this machine is shared and noisy. `quick` shrinks the
 sizes so the whole run takes seconds (the smoke test); its figures are not the ones to quote.
@@ -23,7 +25,7 @@ from typing import Any
 
 __all__ = ["Figure", "GROUPS"]
 
-GROUPS = ("tick", "cadence", "safety", "link", "ridelog")
+GROUPS = ("tick", "cadence", "safety", "link", "ridelog", "chip")
 
 
 @dataclass(frozen=True)

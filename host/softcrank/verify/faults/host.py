@@ -16,7 +16,7 @@ from ...frames import Frame
 from ...sim.demo import DEMO_KEY
 from ...sim.virtual_board import VirtualBoard
 from ...trainer.link import CommandRefused
-from ...trainer.therapist import caps_tag
+from ...trainer.therapist import caps_tag, with_patient
 
 from .harness import (FAULT_CAPS, TICK_MS, FaultNotHandled, check, Result, signed, Ride, _unloaded, _finish,
                       _start_raw, _frame)
@@ -28,10 +28,10 @@ def run_unauthorised_caps() -> Result:
     """Mid-work, CAPS raising the cap to 100 %: with a forged tag, as a replay of the frame the
     trainer accepted at the start, and with an old counter: each refused (AUTH, STALE) with a
     CAPS_REFUSED event, the caps and the brake untouched."""
-    raised = [100] + FAULT_CAPS[1:]
+    raised = with_patient([100] + FAULT_CAPS[1:], 0)
     with Ride("steady") as ride:
         i, _ = ride.wait(lambda f: f.type == "T" and f["res_pm"] >= 100, 60)
-        device, counter = ride.link.info["H"]["device"], ride.caps_frame[len(FAULT_CAPS)]
+        device, counter = ride.link.info["H"]["device"], ride.caps_frame[len(raised)]
         attempts = [
             ("AUTH", raised + [counter + 1, caps_tag(bytes(32), device, counter + 1, raised)]),  # another key
             ("AUTH", raised + [counter + 1, ride.caps_frame[-1]]),  # the start's tag on new values
