@@ -168,8 +168,7 @@ def test_review_opens_a_session_and_exports_it(log, history):
             await pilot.press("f5")
             table = app.screen.query_one("#sessions", DataTable)
             await until(pilot, lambda: table.row_count == 2, 20, "the sessions")
-            await pilot.press("o")  # sort by session, highest first
-            assert table.get_row_at(0)[0] == 2
+            assert table.get_row_at(0)[0] == 2  # newest first, the cursor on it
             await pilot.press("enter")
             await until(pilot, lambda: "session 2" in str(app.screen.query_one("#summary").render()), 20, "the summary")
             assert "spasm detected 1" in str(app.screen.query_one("#summary").render())
