@@ -104,6 +104,8 @@ class ProgressScreen(AppScreen):
                         % week_list[0].monday.isoformat(), "week",
                         [("sessions", week_x, [w.sessions for w in week_list], "white")], bars=True, ticks=week_x)
         weeks_plot.plt.plot(week_x, [w.planned for w in week_list], label="plan", color="yellow")
+        top = max([w.sessions for w in week_list] + [week_list[0].planned])
+        weeks_plot.plt.yticks(_ticks(list(range(0, top + 1))))  # whole sessions on this axis too
         avg = "average of the last %d" % ROLLING_SESSIONS
         self._trend("#plot-duration", "Duration (min) per session", "min", n, [p.duration_min for p in points], avg)
         self._trend("#plot-work", "Pedal work (kJ) per session", "kJ", n, [p.work_kj for p in points], avg)
@@ -124,7 +126,7 @@ class ProgressScreen(AppScreen):
 
 
 def _ticks(n: list[int]) -> list[int]:
-    """Whole-number session ticks, at most ten of them."""
+    """Whole-number ticks (sessions, weeks), at most ten of them."""
     step = max(1, -(-len(n) // 10))
     return n[::step]
 
