@@ -72,6 +72,7 @@ EV_BOOT = const(21)
 EV_CAL_FAILED = const(22)
 EV_CAPS_REFUSED = const(23)
 EV_CAPS_DEFAULTS = const(24)
+EV_UNSAVED = const(25)
 
 SPASM_REST_MS = const(10_000)  # rest, unloaded, after a spasm before re-ramping
 SPASM_PAUSE_COUNT = const(3)  # this many spasms with less than SPASM_WINDOW_MS between them pause
@@ -152,7 +153,7 @@ class Controller(Commands):
         self.ring = Ring(ring_size)
         self.watch = Watch(edges_per_rev)
         self.state = IDLE
-        self.brake = 0  # ppm: the output
+        self.brake = 0  # type: int  # ppm: the output
         self.target = 0  # ppm: what the phase asks for, before the limiter
         self.t_ms = 0  # ms since start, wraps at 2**30
         self.ride_ms = 0  # warm-up + work + rest time of this session
@@ -171,7 +172,7 @@ class Controller(Commands):
         self._last_us = 0
         self._us_rem = 0
         self._winding_down = False
-        self._host_lost = False
+        self._host_lost = False  # type: bool
         self._estop_input = False
         self._spasm_on = False
         self._spasms = 0

@@ -36,8 +36,9 @@ _IDLE_LINE = const(-1)
 
 class Link:
     def __init__(self, controller, write, device_id="sim", edges_per_rev=0, stats=None, key=None,
-                 caps_counter=0, save_caps=None):
+                 caps_counter=0, save_caps=None, history=None):
         self.ctl = controller
+        self.history = history  # () -> [[counter, s since boot, tag], ...] (capstore.load_history); None: none
         self.key = key  # None: no key, no caps
         self.caps_counter = caps_counter
         self.save_caps = save_caps  # None: caps are not kept across a restart (a test's Link)
@@ -149,6 +150,8 @@ class Link:
             return self._replay(v[0])
         if type_ == "STATS":
             return self._send_stats()
+        if type_ == "CAPSLOG":
+            return self._send_history()
         return P.NAK_UNKNOWN
 
     def _caps(self, v):
@@ -293,6 +296,16 @@ class Link:
         w.int(ctl.ring.next_rec)
         w.int(ctl.caps.patient)
         return self._send()
+
+    def _send_history(self):
+        """CAPSLOG (protocol 4): the board's history of accepted caps (capstore.py), oldest first."""
+        for counter, uptime_s, tag in self.history() if self.history is not None else ():
+            self._begin("L")
+            self.out.int(counter)
+            self.out.int(uptime_s)
+            self.out.token(tag)
+            self._send()
+        return 0
 
     def send_caps(self):
         self._begin("C")

@@ -17,7 +17,8 @@ docs/protocol.md is the prose specification; tests/golden/frames.json holds gold
 from softcrank_fw.compat import const
 from softcrank_fw.crc import crc16
 
-PROTOCOL_VERSION = const(3)  # 2: CAPS carries a counter and a tag; 3: per-leg spasm thresholds, the patient, CAL signed
+PROTOCOL_VERSION = const(4)  # 2: CAPS carries a counter and a tag; 3: per-leg spasm thresholds, the patient, CAL signed;
+# 4: CAPSLOG, the trainer's history of accepted caps (L frames), for tamper evidence
 MAX_FRAME = const(120)  # bytes, including the trailing newline
 SEQ_MODULO = const(65536)  # frame counters wrap here
 REC_MODULO = const(1 << 30)  # record numbers and t_ms wrap here (a Pico's small-int range)
@@ -91,6 +92,8 @@ DEVICE_MESSAGES = {
         ("late", INT),
         ("heap_free", INT),
     ),
+    # protocol 4: one entry of the accepted caps' history (capstore.py), the answer to CAPSLOG
+    "L": (("counter", INT), ("uptime_s", INT), ("tag", TOKEN)),
     "A": (("ref", INT),),  # the command with frame seq `ref` was accepted
     "N": (("ref", INT), ("code", TOKEN)),  # ... was refused, and why
 }
@@ -112,6 +115,7 @@ HOST_MESSAGES = {
     "ACK": (("rec", INT),),
     "RATE": (("hz", INT),),
     "STATS": (),
+    "CAPSLOG": (),  # protocol 4: the accepted caps' history, oldest first, as L frames
 }
 
 # Session states, as the one-letter tokens telemetry carries. Index = the firmware's code.
@@ -145,6 +149,7 @@ EVENTS = (
     "CAL_FAILED",  # arg 0: left, 1: right; the reading gave no plausible scale
     "CAPS_REFUSED",  # arg: a REFUSED_* reason; the caps did not change
     "CAPS_DEFAULTS",  # arg: DEFAULTS_MISSING or DEFAULTS_CORRUPT; the built-in caps apply
+    "UNSAVED",  # arg: an UNSAVED_* file; writing it to flash failed: in force until a restart, retried
 )
 
 PAUSE_HOST = const(0)  # the host asked
@@ -158,6 +163,9 @@ REFUSED_NOKEY = const(1)  # the trainer has no key (device.key): it takes no cap
 REFUSED_TAG = const(2)  # the tag is not the one the trainer's key gives
 REFUSED_STALE = const(3)  # the counter is not above the last accepted one: a replay
 REFUSED_UNSAVED = const(4)  # writing the caps to flash failed: they were not applied
+
+UNSAVED_CALIBRATION = const(1)  # UNSAVED event args: calibration.json
+UNSAVED_CAPS = const(2)  # caps.json (caps set during a session, written once it ended)
 
 # CAPS_DEFAULTS arguments: why the stored caps were not used at start-up.
 DEFAULTS_MISSING = const(1)  # no caps file: caps were never set on this trainer

@@ -7,23 +7,26 @@ documents, over real pins. Each part has its own module:
 | --- | --- | --- |
 | crank edges | quadrature.py | hard IRQ on both channels, timestamps in a preallocated ring |
 | load cells | hx711.py | one PIO state machine per HX711, readings taken from its FIFO |
-| tick and watchdog | ticker.py | a fixed 10 ms grid; the watchdog fed only after healthy ticks |
-| host link | hostio.py | USB stdin/stdout, polled, never waiting on the host |
+| tick and watchdog | ticker.py | a hard timer interrupt every 10 ms; the watchdog fed by the main loop after healthy ticks |
+| host link | hostio.py | USB stdin/stdout, polled, one byte per write: never waiting on the host |
 | buzzer | beeper.py | PWM, stopped on a later tick |
 | why we started | resetlog.py | the chip's reset cause plus the firmware's own record |
 | calibration | softcrank_fw/calibration.py | calibration.json on flash |
 | caps, CAPS key | softcrank_fw/capstore.py, capsauth.py | caps.json and device.key on flash |
-| raw recording | recorder.py | optional, events to a text file at most once a second |
+| raw recording | recorder.py | optional, events to a text file, written only while the unit is quiet |
 
 Pins come from pinmap.json by name (pins.py). Brake: PWM at BRAKE_PWM_HZ on the MOSFET gate,
 high = brake on; e-stop: normally closed to ground with a pull-up, so high means pressed or a
 cut wire; status LED: a short flash each second while ticks run.
 
-sense() allocates nothing (tests run it under micropython.heap_lock()): the control tick
-follows it, and both belong to the 10 ms budget. What little the rest of the loop allocates
-(a memoryview per frame written, the recorder's text once a second) is collected once a
-second in wait_tick's slack, before the tick is due, so the automatic collection (which
-runs wherever an allocation finds the heap full) has nothing left to do mid-tick.
+sense() and set_brake() run in the timer's hard interrupt with the control tick (ticker.py)
+and allocate nothing (tests run them under micropython.heap_lock(), as the interrupt does).
+Everything else runs in the main loop: service() paces it, feeds the watchdog and collects
+the garbage once a second (the tick cannot be delayed by it; collecting on schedule keeps the
+automatic collection, which runs wherever an allocation finds the heap full, rare).
+hold()/release() are the critical section a command runs in (interrupts off). Flash writes
+widen the watchdog for their duration (ticker.flash_window); softcrank_fw/keeper.py decides
+when they happen (only with the brake at zero).
 """
 
 import binascii
@@ -53,7 +56,8 @@ _SM_RIGHT = const(1)
 _BUZZER_HZ = const(2700)  # the piezo's resonance, where older ears lose least (bom.csv)
 _BEAT_TICKS = const(100)  # the LED flashes once a second...
 _BEAT_ON = const(5)  # ...for 50 ms
-_GC_BEAT = const(50)  # and half a second later the garbage collector runs, in the tick's slack
+_GC_BEAT = const(50)  # and half a second later the garbage collector runs, in the main loop
+_CTRL_C = const(3)  # the REPL's interrupt character
 
 
 def duty_u16(ppm):
@@ -100,6 +104,7 @@ class PicoBoard:
         self._ticker = Ticker()
         self._host = host if host is not None else HostIO()
         self.recorder = None  # a Recorder while recording
+        self.kbd_intr = True  # Ctrl-C breaks in (interrupts())
 
     # ----- the board interface (softcrank_fw/loop.py) ---------------------------------------
 
@@ -110,7 +115,11 @@ class PicoBoard:
         return calibration.load(self._root + calibration.FILE)
 
     def save_calibration(self, tare_l, tare_r, cpn_l, cpn_r):
-        calibration.save(tare_l, tare_r, cpn_l, cpn_r, self._root + calibration.FILE)
+        self._ticker.flash_window(True)
+        try:
+            calibration.save(tare_l, tare_r, cpn_l, cpn_r, self._root + calibration.FILE)
+        finally:
+            self._ticker.flash_window(False)
 
     def device_key(self):
         return capsauth.load_key(self._root + capsauth.KEY_FILE)
@@ -118,24 +127,68 @@ class PicoBoard:
     def stored_caps(self):
         return capstore.load(self._root + capstore.FILE)
 
+    def caps_history(self):
+        """The accepted caps' history (protocol 4's CAPSLOG), from caps.json on flash."""
+        return capstore.load_history(self._root + capstore.FILE)
+
     def save_caps(self, counter, values):
-        capstore.save(counter, values, self._root + capstore.FILE)
+        self._ticker.flash_window(True)
+        try:
+            capstore.save(counter, values, self._root + capstore.FILE)
+        finally:
+            self._ticker.flash_window(False)
+
+    def flush_recording(self):
+        """Write the recorder's buffered events (at most once a second); keeper.py calls it
+        only while the unit is quiet, so a ride's events wait in RAM (recorder.py)."""
+        rec = self.recorder
+        if rec is None or not rec.due(ticks_us()):
+            return
+        self._ticker.flash_window(True)
+        try:
+            rec.flush(ticks_us())
+        finally:
+            self._ticker.flash_window(False)
 
     def alive(self):
         return True  # a Pico runs until it is reset or unplugged
 
-    def wait_tick(self, period_us):
-        """Feed the watchdog if the last tick was healthy, do the housekeeping in this tick's
-        slack, sleep until the tick is due; returns its ticks_us."""
-        now = self._ticker.begin(period_us)
+    def start_ticks(self, fn, period_us):
+        """fn(ticks_us) every period_us, from a hard timer interrupt (ticker.py)."""
+        self._ticker.start(fn, period_us)
+
+    def stop_ticks(self):
+        self._ticker.stop()
+
+    def service(self):
+        """The main loop's pace and housekeeping: feed the watchdog if the ticks are healthy,
+        wait for the next tick, then the beeper, the LED and, once a second, the garbage."""
+        self._ticker.service()
+        now = ticks_us()
         self._host.new_tick()
         self._beeper.poll(now)
         self._heartbeat()
         if self._beat == _GC_BEAT:
             gc.collect()  # when we choose, not when an allocation in pump() happens to need it
-        if self.recorder is not None:
-            self.recorder.flush(now)
-        return self._ticker.wait(period_us)
+
+    def hold(self):
+        """Enter the critical section: the tick's interrupt waits until release()."""
+        return machine.disable_irq()
+
+    def release(self, state):
+        machine.enable_irq(state)
+
+    def interrupts(self, on):
+        """Ctrl-C (0x03) on the USB serial port raises KeyboardInterrupt only while `on`:
+        off during a session, so a stray 0x03 in the data cannot end a ride; on when quiet, so
+        mpremote and `softcrank deploy` can break in."""
+        try:
+            import micropython
+
+            micropython.kbd_intr(_CTRL_C if on else -1)
+        except (ImportError, AttributeError):  # CPython, in tests
+            pass
+        self.kbd_intr = on
 
     def sense(self, inputs, brake_ppm):
         """Crank edges, the newest load-cell readings and the e-stop into inputs. No allocation."""
@@ -179,21 +232,28 @@ class PicoBoard:
     # ----- the Pico's own ---------------------------------------------------------------
 
     def safe_stop(self):
-        """Brake off, whatever state the board is in: duty 0, then the pin a plain low output
-        (so not even a PWM misconfiguration can drive it). Also silences the buzzer."""
+        """Brake off, whatever state the board is in: the ticks stopped (so no tick drives it
+        again), duty 0, then the pin a plain low output (so not even a PWM misconfiguration
+        can drive it). Also silences the buzzer and gives Ctrl-C back to the REPL."""
         try:
+            self._ticker.stop()
             self._brake.duty_u16(0)
         finally:
             self._brake_pin.init(Pin.OUT, value=0)
             self.brake_ppm = 0
             self._beeper.stop()
+            self.interrupts(True)
+
+    def flash_window(self):
+        """Widen the watchdog for flash work on the way down (main.py's reset record)."""
+        self._ticker.flash_window(True)
 
     def stop_watchdog(self):
         """For the REPL after Ctrl-C or a crash: no reset in the middle of someone's work."""
         disable_watchdog()
 
     def beep(self, freq, ms):
-        """A tone of `freq` Hz for `ms` ms; returns at once (wait_tick ends it)."""
+        """A tone of `freq` Hz for `ms` ms; returns at once (service() ends it)."""
         self._beeper.start(freq, ms, ticks_us())
 
     def uptime_ticks(self):

@@ -3,26 +3,23 @@
 Reading: one byte at a time, and only when poll says one is there. A multi-byte read on the
 Pico's USB stdin waits until it has them all.
 
-Writing is the hard part. MicroPython's USB CDC driver (shared/tinyusb/mp_usbd_cdc.c) has a
-256-byte transmit FIFO; poll reports stdout writable when at least 1 byte of it is free. A
-write goes out in packets of up to 64 bytes, and for each the driver waits until the whole
-packet fits, up to 500 ms, when a host has the port open but is not reading; then it writes
-what fits and waits again for the rest: a write into a FIFO with 1 to 63 bytes free can hold
-the loop for 2 x 500 ms. A write of one byte never waits (poll said one byte is free). So two
-modes:
+Writing is the hard part. MicroPython's USB CDC driver (shared/tinyusb/mp_usbd_cdc.c,
+mp_usbd_cdc_tx_strn, the same in the pinned v1.28.0) has a 256-byte transmit FIFO; poll
+reports stdout writable when at least 1 byte of it is free. A write puts in what fits; while
+nothing more fits it waits for the host, up to 500 ms (MICROPY_HW_USB_CDC_TX_TIMEOUT) from
+its last progress, and then gives up: a write into a full FIFO with a host that has the port
+open but does not read holds the caller for 500 ms, and longer while the host takes a packet
+now and then. A write of one byte never waits (poll said one byte is free). So:
 
-- fast: frames go in chunks of up to 64 bytes, with a poll before each. Costs a few tens of
-  us per frame. While the host reads, the FIFO is nearly empty and nothing waits.
-- careful: one byte per write, with a poll before each, at most CAREFUL_BYTES a tick. Never
-  waits; costs about 20-30 us per byte (a 60-byte telemetry frame: 1.5 ms), and 256 bytes a
-  tick carry the handshake's five answer frames, or four records a tick, as fast mode does.
-
-We start careful, and drop back to careful whenever the FIFO is seen full (poll says not
-writable) or a write took longer than WAITED_US (the driver waited for the host). We go fast
-again after CALM_US careful with the FIFO never full: a host that drained everything for 5 s
-is reading. So a host that stops reading costs at most one stall of up to 1 s, and only if it
-stops while we are fast; a slow or stopped reader after that costs none. The watchdog allows
-for that one stall (ticker.py).
+- careful (always, since the control tick moved to a timer interrupt): one byte per write,
+  with a poll before each, at most CAREFUL_BYTES a pass. Never waits, whatever the host does;
+  costs about 25 us per byte on a Pico and 100 us on the emulator, all of it in the main
+  loop, which the tick does not wait for. 256 bytes a pass carry the handshake's five answer
+  frames, or four records.
+- fast (HostIO(fast=True): the firmware before issue 13, kept so the virtual trainer can show
+  what it did): frames in chunks of up to 64 bytes, dropping back to careful whenever the
+  FIFO is seen full or a write took longer than WAITED_US, fast again after CALM_US careful.
+  A host that stops reading while fast costs one stall of up to 2 x 500 ms.
 
 A frame cut short (the FIFO filled up in the middle of it) is finished with a newline before
 anything else is sent, so the host sees one bad line (its CRC fails) and then the frame again
@@ -33,6 +30,10 @@ import select
 import sys
 
 from softcrank_fw.compat import const, ticks_diff, ticks_us
+
+
+def _ticks_us():
+    return ticks_us()  # looked up at each call: tests replace the module's ticks_us
 
 CHUNK = const(64)  # bytes per write in fast mode: one USB full-speed packet, the driver's chunk
 WAITED_US = const(2_000)  # a write this slow had to wait for the host
@@ -51,8 +52,11 @@ def _ready(poller):
 
 
 class HostIO:
-    def __init__(self, stdin=None, stdout=None, rx_poll=None, tx_poll=None):
-        """Defaults: the REPL's USB stdin/stdout. Tests pass streams and pollers of their own."""
+    def __init__(self, stdin=None, stdout=None, rx_poll=None, tx_poll=None, fast=False, clock=None):
+        """Defaults: the REPL's USB stdin/stdout. Tests pass streams and pollers of their own.
+        fast: allow fast mode (writes that can wait for the host; see above); clock: the
+        ticks_us it times itself by (the virtual trainer's hardware clock there)."""
+        self._now = clock if clock is not None else _ticks_us
         self._in = stdin if stdin is not None else sys.stdin.buffer
         self._out = stdout if stdout is not None else sys.stdout.buffer
         if rx_poll is None:
@@ -65,8 +69,9 @@ class HostIO:
         self._tx = tx_poll
         self._byte = bytearray(1)  # read_byte's
         self._one = bytearray(1)  # careful mode's
+        self._fast = fast
         self._careful = True
-        self._calm_since = ticks_us()
+        self._calm_since = self._now()
         self._budget = CAREFUL_BYTES  # careful mode: bytes this tick may still send
         self._owe_newline = False
         self.cut = 0  # frames cut short
@@ -74,7 +79,7 @@ class HostIO:
 
     def new_tick(self):
         self._budget = CAREFUL_BYTES
-        if self._careful and ticks_diff(ticks_us(), self._calm_since) >= CALM_US:
+        if self._fast and self._careful and ticks_diff(self._now(), self._calm_since) >= CALM_US:
             self._careful = False
 
     def read_byte(self):
@@ -99,6 +104,8 @@ class HostIO:
         return self._send(buf, n)
 
     def _send(self, buf, n):
+        if self._careful:
+            return self._send_careful(buf, n)
         one = self._one
         i = 0
         while i < n:
@@ -106,7 +113,7 @@ class HostIO:
                 return self._cut(i, n)
             chunk = 1 if self._careful else CHUNK  # a wait mid-frame: the rest goes carefully
             end = i + chunk if i + chunk < n else n
-            t0 = ticks_us()
+            t0 = self._now()
             if chunk == 1:
                 one[0] = buf[i]
                 wrote = self._out.write(one)  # no slice: careful mode allocates nothing
@@ -114,12 +121,33 @@ class HostIO:
                 wrote = self._out.write(memoryview(buf)[i:end])
             if wrote is None:  # a stream that does not count: it took everything
                 wrote = end - i
-            if ticks_diff(ticks_us(), t0) > WAITED_US or wrote < end - i:
+            if ticks_diff(self._now(), t0) > WAITED_US or wrote < end - i:
                 self.waits += 1
                 self._congested()
             if wrote == 0:
                 return self._cut(i, n)
             i += wrote
+        return True
+
+    def _send_careful(self, buf, n):
+        """One byte per write, each after a poll that says it fits: never waits, so nothing
+        to time. The loop is kept lean: on a Pico it runs for every byte the host gets."""
+        one = self._one
+        out = self._out
+        tx = self._tx
+        i = 0
+        while i < n:
+            for _ in tx.ipoll(0):
+                break
+            else:
+                self._congested()
+                return self._cut(i, n)
+            one[0] = buf[i]
+            if out.write(one) == 0:  # None: a stream that does not count took it
+                self.waits += 1
+                self._congested()
+                return self._cut(i, n)
+            i += 1
         return True
 
     def _cut(self, i, n):
@@ -138,4 +166,4 @@ class HostIO:
 
     def _congested(self):
         self._careful = True
-        self._calm_since = ticks_us()
+        self._calm_since = self._now()

@@ -2,10 +2,12 @@
 
 main() loads the pin map, builds the board and runs softcrank_fw.loop over it. However the
 loop ends, the brake is at zero before anything else happens (loop.run zeroes it too; this is
-the second line, and safe_stop also turns the pin into a plain low output):
+the second line, and safe_stop also stops the tick's timer first and turns the pin into a
+plain low output):
 
-- Ctrl-C (KeyboardInterrupt, how mpremote breaks in): brake off, watchdog stopped, reason
-  INTERRUPTED recorded, and the exception goes on to the REPL, which stays usable.
+- Ctrl-C (KeyboardInterrupt, how mpremote breaks in; only while no session is under way,
+  softcrank_fw/loop.py): brake off, watchdog stopped, reason INTERRUPTED recorded, and the
+  exception goes on to the REPL, which stays usable.
 - any other exception: brake off, reason EXCEPTION recorded with its text. If the firmware had
   been running for RESET_AFTER_TICKS (60 s), it resets: a rare fault should not leave the
   trainer dead, and it comes back idle (brake off until a new START from the host). If it
@@ -76,6 +78,8 @@ def _stop(board, keep_watchdog=False):
     board.safe_stop()
     if not keep_watchdog:
         board.stop_watchdog()
+    else:
+        board.flash_window()  # the reset record goes to flash next: erases of up to 400 ms
     if board.recorder is not None:
         board.recorder.flush(0, force=True)  # keep the last second of a recording
 

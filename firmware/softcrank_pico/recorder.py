@@ -14,13 +14,17 @@ The file is text, one event per line:
 t_us is ticks_us, wrapping at 2**30. Edges carry the IRQ's timestamp; readings and e-stop
 changes carry the time the tick took them.
 
-Cost. add() runs inside sense() and allocates nothing: events go into preallocated arrays.
-flush() formats and writes them at most once a second, from wait_tick's slack before the tick
-is due. A flash write cannot be hidden entirely: on an RP2040 it stops the CPU and interrupts
-(the program runs from that flash) for a page write (about 1 ms per 256 bytes) and, when
-littlefs starts a new 4 KB block, a sector erase (45 ms typical, 400 ms at worst). So while
-recording, about once a second one tick can start up to ~50 ms late. Record on the bench, or
-with a therapist present; the watchdog allows for it (ticker.py).
+Cost. add() runs inside sense(), in the tick's timer interrupt, and allocates nothing: events
+go into preallocated arrays. flush() formats and writes them, at most once a second, from the
+main loop, and only while the unit is quiet (softcrank_fw/keeper.py): on an RP2040 a flash
+write stops the CPU and every interrupt, the tick's included (the program runs from that
+flash), for a page write (about 1 ms per 256 bytes) and, when littlefs starts a new 4 KB
+block, a sector erase (45 ms typical, 400 ms at worst); that must never happen with the brake
+loaded. So during a session the events wait in RAM, and once the buffer is full the rest are
+counted as dropped and noted in the file: a recording keeps the first CAPACITY events of a
+ride (several seconds at rehab speeds) and everything while the unit is idle. Record on the
+bench, or with a therapist present. An event the interrupt adds while flush() is formatting
+may be lost (only while quiet: the flush takes a few ms).
 
 Size. A second at 30 rpm with 24 edges/rev is 12 edges and 160 readings, about 3.5 KB of
 text; the buffer holds CAPACITY = 512 events, 1.7 s of the busiest case (300 rpm: 120 edges +
@@ -86,6 +90,10 @@ class Recorder:
         self._t[n] = t_us
         self._v[n] = value
         self._n = n + 1
+
+    def due(self, now_us):
+        """True if a flush would write now (a second since the last)."""
+        return self.active and ticks_diff(now_us, self._last_flush) >= FLUSH_US
 
     def flush(self, now_us, force=False):
         """Write the buffered events, if a second has passed since the last write (or force).

@@ -1,57 +1,54 @@
-"""The 10 ms tick, and the watchdog that is fed only while the ticks are healthy.
+"""The 10 ms tick from a hardware timer, and the watchdog fed only while both halves are healthy.
 
-Ticks are due on a fixed grid, t0 + k x period: each wait sleeps until the next grid point
-(ticks_add/ticks_diff, wrap-safe), so a slow tick delays only itself and the schedule never
-drifts. A loop that fell more than one period behind skips the missed grid points instead of
-running them back to back: the controller takes its dt from the tick's timestamp, so nothing
-is lost by skipping, and a burst of catch-up ticks would only delay the next real one.
+The tick. machine.Timer(mode=PERIODIC, period=10, hard=True) on the rp2 port is an alarm of
+the pico-sdk's default alarm pool (ports/rp2/machine_timer.c): its callback runs in the
+TIMER_IRQ_3 interrupt, with the garbage collector and the scheduler locked (shared/runtime/
+mpirq.c, mp_irq_dispatch), and is rescheduled from when it was due (alarm_callback returns
+-delta_us), so the ticks stay on a fixed 10 ms grid that nothing in the main loop can move: a
+USB write waiting for the host, a flood of commands, the garbage collector. Only two things
+hold it off: a critical section (machine.disable_irq; each under a millisecond, guard.py)
+and a flash erase or program, which runs with interrupts off (ports/rp2/rp2_flash.c) and
+which keeper.py allows only while the brake is at zero. In the handler nothing may allocate
+(it would raise MemoryError) or escape (the port stops calling a handler that raised):
+loop.Tick.run catches everything and hands it to the main loop.
 
 Watchdog policy. The hardware watchdog resets the Pico, which releases the brake (every GPIO
 is an input after reset and the MOSFET gate has a pull-down), when it is not fed for
-WDT_TIMEOUT_MS. It is fed at the start of a tick only if the previous tick was healthy:
+WDT_TIMEOUT_MS. The main loop feeds it (service()) only if, since the last feed, at least one
+tick completed its control step: the board's sense() and then set_brake() ran in the handler.
+So it resets the board when the ticks stop (a timer that died, a handler that failed) and
+when the main loop stops (a hang: then no host command, not even ESTOP, would be heard).
 
-1. it completed its control step: the board's sense() and then set_brake() ran after the
-   previous wait (softcrank_fw.loop calls wait_tick, sense, set_brake in that order, so a
-   loop that skipped or lost its control step stops feeding);
-2. it was not badly overrun: the tick started no more than MAX_LATE_US after it was due.
+Why 250 ms. The main loop is all that has to fit, since the tick no longer waits for
+anything. Its longest legitimate pass, on the emulated RP2040 at 125 MHz (docs/firmware.md,
+*The tick*): a full receive budget of commands answered (RX_BYTES_PER_TICK bytes; HELLO's five
+answer frames), four records sent one byte at a time (hostio.py: never a write that can wait),
+and a garbage collection, together well under 100 ms. 250 ms leaves more than twice that. A
+USB write can no longer hold it (hostio.py writes only what is known to fit), and flash work
+happens only while the unit is quiet, inside flash_window(): the watchdog is widened to
+FLASH_WDT_MS for it (a sector erase takes up to 400 ms, and a littlefs file write may erase
+more than one) and narrowed again after. Shorter than 250 ms would leave too little margin
+for a slow pass; longer would leave the brake loaded longer if the main loop hung while the
+ticks went on (they keep controlling the brake, host silence ramps it down).
 
-So a hang resets the board, and so does a loop that still runs but has stopped controlling or
-is chronically late (every tick late by over 50 ms means over 60 ms from a spasm to the brake
-letting go instead of 10). One bad tick only skips one feed: the next healthy tick feeds again.
-
-Why 2000 ms: the longest legitimate stalls must fit inside it, with margin. A USB write can
-hold the loop for 2 x 500 ms, once, when a host keeps the port open and stops reading
-(MICROPY_HW_USB_CDC_TX_TIMEOUT; hostio.py). A flash sector erase stops the CPU and every
-interrupt for 45 ms typically and 400 ms at worst (W25Q16JV datasheet, tSE); the recorder
-writes at most once a second. Both between two feeds, plus the unhealthy tick after them that
-is not fed: 1000 + 400 + 20 ms, about 1.4 s. A shorter timeout would reset a working board in
-the middle of a session; a longer one would leave the brake on for longer in a real hang (the
-e-stop's first contact cuts the brake's power in hardware whatever the firmware does).
-
-The watchdog starts at the first tick, not before: start-up (files, pin map) cannot reset the
-board in a loop, and until the first tick the brake is off anyway.
+The watchdog starts at the first service(), not before: start-up (files, pin map) cannot
+reset the board in a loop, and until the first tick the brake is off anyway.
 """
 
 import time
 
 import machine
 
-from softcrank_fw.compat import const, ticks_add, ticks_diff, ticks_us
+from softcrank_fw.compat import const, ticks_us
 
+WDT_TIMEOUT_MS = const(250)  # see the docstring: the main loop's longest pass, with margin
+FLASH_WDT_MS = const(2000)  # while writing flash, brake at zero: erases of up to 400 ms each
+SERVICE_WAIT_MS = const(20)  # service() waits at most this long for the next tick
 
-def _sleep_us_cpython(us):
-    time.sleep(us / 1_000_000)
-
-
-sleep_us = getattr(time, "sleep_us", _sleep_us_cpython)  # CPython has none (tests replace it)
-
-WDT_TIMEOUT_MS = const(2000)  # see the docstring: above the longest legitimate stall
-MAX_LATE_US = const(50_000)  # a tick starting later than this after it was due is unhealthy
-
-_WAITED = const(0)  # wait() returned; nothing since
+_WAITED = const(0)  # the tick began; nothing since
 _SENSED = const(1)  # sense() ran after it
 _STEPPED = const(2)  # set_brake() ran after that: the tick completed its control step
-_COUNT_MASK = const((1 << 30) - 1)
+_COUNT_MASK = const(0x3FFFFFFF)  # 2**30 - 1: the largest small int on a Pico
 
 # RP2040 datasheet, 4.7 Watchdog: CTRL at WATCHDOG_BASE 0x40058000, its ENABLE bit 30; writing
 # a 1 to the register's atomic-clear alias (+0x3000) clears just that bit, as the pico-sdk's
@@ -60,16 +57,55 @@ _WDT_CTRL_CLEAR = 0x40058000 + 0x3000
 _WDT_ENABLE = 1 << 30
 
 
+def _sleep_ms_cpython(ms):
+    time.sleep(ms / 1000)
+
+
+sleep_ms = getattr(time, "sleep_ms", _sleep_ms_cpython)  # CPython has none (tests replace it)
+
+
+
+def _idle(now_us):
+    """No tick yet: what fire() calls before start()."""
+
 class Ticker:
     def __init__(self, wdt_timeout_ms=WDT_TIMEOUT_MS):
         self._timeout_ms = wdt_timeout_ms
         self._wdt = None
-        self._due = 0  # ticks_us when the coming tick is due
-        self._progress = _STEPPED  # start-up counts as a completed tick
+        self._timer = None
+        self._fn = _idle  # the tick start() is given
+        self._progress = _STEPPED
         self.ticks = 0  # ticks started, saturating at 2**30 - 1: uptime at 100 Hz
+        self.stepped_ticks = 0  # ticks that completed their control step, mod 2**30
+        self._fed_at = 0  # stepped_ticks at the last feed
+        self._served = 0  # ticks at the last service()
         self.feeds = 0
-        self.unhealthy = 0  # ticks after which the watchdog was not fed, mod 2**30
-        self.skipped = 0  # grid points skipped because the loop was more than a period late
+        self.unhealthy = 0  # service() calls that did not feed, mod 2**30
+
+    # ----- the interrupt side (allocation-free) -------------------------------------------
+
+    def start(self, fn, period_us):
+        """Call fn(ticks_us) every period_us from a hard timer interrupt."""
+        self._fn = fn
+        # id -1: the rp2 port's software-scheduled alarm timer (the only id it takes)
+        self._timer = machine.Timer(-1, mode=machine.Timer.PERIODIC, period=period_us // 1000, hard=True,
+                                    callback=self._irq)
+
+    def stop(self):
+        timer = self._timer
+        self._timer = None
+        if timer is not None:
+            timer.deinit()
+
+    def _irq(self, _timer):
+        self.fire()
+
+    def fire(self):
+        """One tick: what the timer's interrupt runs (tests call it directly)."""
+        self._progress = _WAITED
+        if self.ticks < _COUNT_MASK:
+            self.ticks += 1
+        self._fn(ticks_us())
 
     def sensed(self):
         if self._progress == _WAITED:
@@ -78,37 +114,34 @@ class Ticker:
     def stepped(self):
         if self._progress == _SENSED:
             self._progress = _STEPPED
+            self.stepped_ticks = (self.stepped_ticks + 1) & _COUNT_MASK
 
-    def begin(self, period_us):
-        """Start the next tick: judge the last one, feed the watchdog if it was healthy.
+    # ----- the main loop's side -----------------------------------------------------------
 
-        Returns ticks_us now; the caller may use the slack until the tick is due, then wait()."""
-        now = ticks_us()
+    def service(self):
+        """Feed the watchdog if a tick completed its control step since the last feed, then
+        wait (at most SERVICE_WAIT_MS) until the next tick has begun: the main loop's pace."""
         if self._wdt is None:
             self._wdt = machine.WDT(timeout=self._timeout_ms)
-            self._due = now
-        late = ticks_diff(now, self._due)
-        if self._progress == _STEPPED and late <= MAX_LATE_US:
+        if self.stepped_ticks != self._fed_at:
+            self._fed_at = self.stepped_ticks
             self._wdt.feed()
             self.feeds = (self.feeds + 1) & _COUNT_MASK
         else:
             self.unhealthy = (self.unhealthy + 1) & _COUNT_MASK
-        self._progress = _WAITED
-        if late >= period_us:  # behind by whole periods: skip them, stay on the grid
-            missed = late // period_us
-            self.skipped = (self.skipped + missed) & _COUNT_MASK
-            self._due = ticks_add(self._due, missed * period_us)
-        if self.ticks < _COUNT_MASK:
-            self.ticks += 1
-        return now
+        waited = 0
+        while self.ticks == self._served and waited < SERVICE_WAIT_MS and self._timer is not None:
+            sleep_ms(1)
+            waited += 1
+        self._served = self.ticks
 
-    def wait(self, period_us):
-        """Sleep until the tick is due; returns its ticks_us and books the next one."""
-        ahead = ticks_diff(self._due, ticks_us())
-        if ahead > 0:
-            sleep_us(ahead)
-        self._due = ticks_add(self._due, period_us)
-        return ticks_us()
+    def flash_window(self, on):
+        """Widen the watchdog to FLASH_WDT_MS for flash work (brake at zero), and back."""
+        if self._wdt is None:
+            return
+        self._wdt.feed()
+        self._wdt = machine.WDT(timeout=FLASH_WDT_MS if on else self._timeout_ms)  # rp2: re-arms
+        self._wdt.feed()
 
 
 def disable_watchdog():

@@ -8,7 +8,9 @@ that config into the virtual board's flash folder:
 `scenario` is a scenario file (softcrank_sim/scenario.py), `replay` a raw sensor recording
 made by a Pico (softcrank_sim/replay.py) to play back instead of a rider, `speed` how many
 times faster than real time virtual time runs (0: as fast as it can), `seed` overrides the
-scenario's seed. The virtual board sets SOFTCRANK_WATCHDOG_FD to the pipe its watchdog reads
+scenario's seed, `ticks` where the tick runs ("timer", the default: from the board's virtual
+timer, as on a Pico; "loop": in the main loop, as the firmware did before issue 13; board.py).
+The virtual board sets SOFTCRANK_WATCHDOG_FD to the pipe its watchdog reads
 (board.py); without it there is no watchdog.
 
 However the loop ends, loop.run leaves the brake at zero; then, as on a Pico
@@ -27,11 +29,11 @@ import sys
 
 from softcrank_fw.compat import const
 from softcrank_fw.control import Controller
-from softcrank_fw.loop import run
 
 RESET_AFTER_TICKS = const(6000)  # 60 s at 100 Hz, as softcrank_pico/main.py
 
-USAGE = "usage: micropython -m softcrank_sim.main [--speed X] [--seed N] [--scenario FILE] [--replay FILE]"
+USAGE = ("usage: micropython -m softcrank_sim.main [--speed X] [--seed N] [--scenario FILE] [--replay FILE]"
+         " [--ticks timer|loop]")
 DEFAULT_SCENARIO = {"format": 1, "name": "a steady rider, weaker on the right"}
 
 
@@ -59,7 +61,7 @@ def source(config):
 def options(argv):
     config = {}
     keys = {"--speed": ("speed", float), "--seed": ("seed", int), "--scenario": ("scenario", str),
-            "--replay": ("replay", str)}
+            "--replay": ("replay", str), "--ticks": ("ticks", str)}
     i = 0
     while i < len(argv):
         if argv[i] not in keys or i + 1 >= len(argv):
@@ -83,9 +85,14 @@ def main(config=None):
     except ValueError as e:  # ScenarioError and RecordingError are ValueErrors
         print("softcrank sim:", e, file=sys.stderr)
         return 2
+    if config.get("ticks", "timer") not in ("timer", "loop"):
+        print("softcrank sim: ticks must be timer or loop, not %r" % (config["ticks"],), file=sys.stderr)
+        return 2
     from softcrank_sim.board import SimBoard
+    from softcrank_fw.loop import run  # after the scenario checker has left memory: its peak is the start-up's
 
-    board = SimBoard(world, float(config.get("speed", 1.0)), watchdog=_watchdog(), cause=_reset_cause())
+    board = SimBoard(world, float(config.get("speed", 1.0)), watchdog=_watchdog(), cause=_reset_cause(),
+                     ticks=config.get("ticks", "timer"))
     if board.edges_per_rev != ctl.crank.edges_per_rev:
         ctl = None
         gc.collect()

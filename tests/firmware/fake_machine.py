@@ -25,9 +25,10 @@ WDT_RESET = 3
 PINS = {}
 PWMS = {}
 WDTS = []
+TIMERS = []
 RESETS = []  # one entry per reset() call
 MEM32 = {}  # address -> last value written through mem32
-state = {"reset_cause": PWRON_RESET, "irq_depth": 0, "irq_sections": 0}
+state = {"reset_cause": PWRON_RESET, "irq_depth": 0, "irq_sections": 0, "clock": None}
 
 
 class Reset(BaseException):
@@ -39,6 +40,7 @@ def clear():
     PINS.clear()
     PWMS.clear()
     del WDTS[:]
+    del TIMERS[:]
     del RESETS[:]
     MEM32.clear()
     while state["irq_depth"] > 0:  # a test that failed inside a critical section
@@ -46,6 +48,7 @@ def clear():
     state["reset_cause"] = PWRON_RESET
     state["irq_depth"] = 0
     state["irq_sections"] = 0
+    state["clock"] = None
 
 
 class Pin:
@@ -144,6 +147,41 @@ class WDT:
         self.feeds += 1
 
 
+class Timer:
+    """machine.Timer as the rp2 port has it; fire() is one expiry: the callback runs as a hard
+    one does (mp_irq_dispatch), with the heap locked on MicroPython."""
+
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=-1, mode=PERIODIC, period=-1, freq=-1, tick_hz=1000, callback=None, hard=False):
+        self.mode = mode
+        self.period = period
+        self.hard = hard
+        self.callback = callback
+        self.active = True
+        self.fired = 0
+        clock = state["clock"]
+        self.due = (clock.t + period * 1000) & TICKS_MASK if clock is not None else 0  # for a clock that fires timers
+        TIMERS.append(self)
+
+    def deinit(self):
+        self.active = False
+
+    def fire(self):
+        if not self.active:
+            return False
+        self.fired += 1
+        if heap_lock is not None and self.hard:
+            heap_lock()
+        try:
+            self.callback(self)
+        finally:
+            if heap_unlock is not None and self.hard:
+                heap_unlock()
+        return True
+
+
 def unique_id():
     return b"\xe6\x61\x41\x04\x03\x5c\x2b\x2a"
 
@@ -203,29 +241,59 @@ START_US = (1 << 30) - 2_000_000  # 2 s before ticks_us wraps: every test crosse
 
 class Clock:
     """ticks_us and sleep_us for the board's modules: time moves only when a test moves it,
-    or when the board sleeps."""
+    or when the board sleeps. With fires_timers, periodic Timers made after it fire at their
+    due times as the clock passes them, as the hardware timer would (use_clock(...) and then
+    clock.fires_timers = True)."""
 
     def __init__(self, t=START_US):
         self.t = t
         self.slept = 0
+        self.fires_timers = False
+        state["clock"] = self
 
     def ticks_us(self):
         return self.t
 
     def sleep_us(self, us):
         self.slept += us
-        self.t = (self.t + us) & TICKS_MASK
+        self.advance(us)
+
+    def sleep_ms(self, ms):
+        self.sleep_us(ms * 1000)
 
     def advance(self, us):
+        """No comprehension in here: one would make `us` a closure cell, allocated at every
+        call, and tests advance the clock with the heap locked."""
+        while self.fires_timers:  # the timers due on the way fire, in order, each at its time
+            first = None
+            first_d = us + 1
+            for tm in TIMERS:
+                if tm.active and tm.period > 0:
+                    d = _diff(tm.due, self.t)
+                    if d < first_d:
+                        first, first_d = tm, d
+            if first is None:
+                break
+            self.t = first.due
+            us -= first_d
+            first.due = (first.due + first.period * 1000) & TICKS_MASK
+            first.fire()
         self.t = (self.t + us) & TICKS_MASK
+
+
+def _diff(a, b):
+    return ((a - b + (1 << 29)) & TICKS_MASK) - (1 << 29)
 
 
 def use_clock(clock, *modules):
-    """Point every given module's ticks_us (and sleep_us, where it has one) at the clock."""
+    """Point every given module's ticks_us (and sleep_us and sleep_ms, where it has them) at
+    the clock."""
     for module in modules:
         module.ticks_us = clock.ticks_us
         if hasattr(module, "sleep_us"):
             module.sleep_us = clock.sleep_us
+        if hasattr(module, "sleep_ms"):
+            module.sleep_ms = clock.sleep_ms
 
 
 class Host:

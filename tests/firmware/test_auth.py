@@ -181,17 +181,35 @@ def test_a_corrupt_caps_file_means_defaults():
         good[: len(good) // 2],  # half written
         "",
         "\x00\xff garbage",
-        good.replace('"format": 1', '"format": 2').replace('"format":1', '"format":2'),
+        good.replace('"format": 2', '"format": 3').replace('"format":2', '"format":3'),  # a format it does not know
+        good.replace('[[12, ', '[[11, ').replace('[[12,', '[[11,'),  # the history edited by hand: the check fails
         '{"format": 1, "counter": 1, "caps": [20, 15, 30, 250, 5, 300, 5000, 250], "check": "%s"}'
         % capstore.digest(1, [20, 15, 30, 250, 5, 300, 5000, 250]),  # checks out, but out of range
         '{"format": 1, "counter": -1, "caps": %s, "check": "%s"}' % (CAPS, capstore.digest(-1, CAPS)),
         "[1, 2, 3]",
     ]
-    assert bad[0] != good
+    assert bad[0] != good and bad[5] != good
     for text in bad:
         with open(path, "w") as f:
             f.write(text)
         assert capstore.load(path) == (P.DEFAULTS_CORRUPT, 0, None), text
+    os.remove(path)
+
+
+def test_the_caps_file_keeps_a_short_history_of_accepted_caps():
+    """Protocol 4: each save adds (counter, s since boot, digest) and keeps the newest 8; a
+    format-1 file (protocol 3) still loads, with no history."""
+    path = tmp_path("history")
+    with open(path, "w") as f:
+        f.write('{"format": 1, "counter": 3, "caps": %s, "check": "%s"}' % (CAPS, capstore.digest(3, CAPS)))
+    assert capstore.load(path) == (0, 3, CAPS) and capstore.load_history(path) == []
+    for counter in range(4, 4 + capstore.HISTORY_LEN + 2):
+        capstore.save(counter, CAPS, path)
+    capstore.save(counter, CAPS, path)  # the same counter again (a CAL's save after its CAPS): one entry
+    history = capstore.load_history(path)
+    assert [e[0] for e in history] == list(range(6, 14)) and capstore.HISTORY_LEN == 8
+    assert all(e[2] == capstore.digest(e[0], CAPS) and e[1] >= 0 for e in history)
+    assert capstore.load(path) == (0, 13, CAPS)
     os.remove(path)
 
 

@@ -84,3 +84,53 @@ def test_sending_telemetry_allocates_nothing():
     finally:
         heap_unlock()
     assert sent == pending >= 45  # 5 s at 10 Hz
+
+
+class _TickBoard:
+    """What the timer interrupt's tick touches of a board: sense() and set_brake(). The rider's
+    floats are stepped outside the heap lock, as on a Pico the sensors are hardware."""
+
+    def __init__(self, bench):
+        self.bench = bench
+        self.brake = 0
+
+    def sense(self, inp, brake_ppm):
+        pass  # the test steps the rider before the lock
+
+    def set_brake(self, ppm):
+        self.brake = ppm
+
+
+def test_the_interrupt_tick_allocates_nothing_nor_does_its_exception_path():
+    """loop.Tick.run is what a Pico's hard timer callback runs: its statistics, the control step
+    and the brake, and its catch-all, all under the heap lock the interrupt has."""
+    needs_heap_lock()
+    from softcrank_fw.loop import Tick, TickStats
+
+    bench = Bench()
+    bench.run(0.1)
+    assert bench.ctl.start() == 0
+    board = _TickBoard(bench)
+    tick = Tick(board, bench.ctl, TickStats())
+    tick.inp = bench.inp
+    ctl, inp, rider = bench.ctl, bench.inp, bench.rider
+    for _ in range(100 * 40):
+        rider.step(bench.t_us, TICK_US, ctl.brake, inp)
+        bench.t_us = ticks_add(bench.t_us, TICK_US)
+        heap_lock()
+        try:
+            tick.run(bench.t_us)
+        finally:
+            heap_unlock()
+        ctl.host_seen()
+    assert tick.error is None and board.brake > 0 and tick.stats.ticks == 4000
+    tick.ctl = None  # the next tick fails inside (an AttributeError, or MemoryError making it)
+    heap_lock()
+    try:
+        tick.run(bench.t_us)
+    finally:
+        heap_unlock()
+    assert tick.error is not None and board.brake == 0  # caught in the interrupt: brake zero
+    tick.ctl = ctl
+    tick.run(bench.t_us)  # and no tick runs any more: the main loop raises the error
+    assert board.brake == 0

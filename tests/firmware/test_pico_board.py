@@ -54,13 +54,47 @@ def locked(fn, *args):
             heap_unlock()
 
 
+class TickFn:
+    """What loop.Tick.run does in the timer's interrupt: sense, then set the brake."""
+
+    def __init__(self, board, inp, brake=0):
+        self.board = board
+        self.inp = inp
+        self.brake = brake
+        self.times = []  # allocated once: the interrupt appends only ints below its length
+        self.n = 0
+
+    def __call__(self, now):
+        self.board.sense(self.inp, self.brake)
+        self.board.set_brake(self.brake)
+        if self.n < len(self.times):
+            self.times[self.n] = now
+        self.n += 1
+
+
+def started(board, inp, brake=0):
+    fn = TickFn(board, inp, brake)
+    fn.times = [0] * 400
+    board.start_ticks(fn, TICK)
+    return fn
+
+
 def tick(board, inp, clock, work_us=2_000, brake=0):
-    """One loop iteration as softcrank_fw.loop does it; the work takes work_us."""
-    now = board.wait_tick(TICK)
-    board.sense(inp, brake)
-    board.set_brake(brake)
+    """The timer fires once (a tick in its interrupt), then one pass of the main loop's
+    service(); the pass's work takes work_us. Returns the tick's time."""
+    if not fm.TIMERS:
+        started(board, inp, brake)
+    timer = fm.TIMERS[-1]
+    fn = board._ticker._fn
+    if isinstance(fn, TickFn):
+        fn.brake = brake
+    else:
+        fn = None
+    clock.advance(TICK)
+    timer.fire()
+    board.service()
     clock.advance(work_us)
-    return now
+    return fn.times[fn.n - 1] if fn is not None and 0 < fn.n <= len(fn.times) else clock.t
 
 
 # ----- crank edges ---------------------------------------------------------------------------
@@ -306,36 +340,35 @@ def test_device_id_is_the_unique_id_in_hex():
     assert board.edges_per_rev == 24 and board.alive() is True
 
 
-# ----- tick timing and the watchdog ------------------------------------------------------------
+# ----- the tick's timer and the watchdog ------------------------------------------------------
 
 
-def test_ticks_stay_on_a_10ms_grid_whatever_the_work_takes():
+def test_the_tick_runs_from_a_hard_periodic_timer_every_10ms():
     board, clock, _ = make()
-    inp = Inputs()
-    first = tick(board, inp, clock, work_us=1_000)
-    prev = first
-    for work in (2_000, 9_000, 500, 7_000, 3_000):
-        now = tick(board, inp, clock, work_us=work)
-        assert ticks_diff(now, prev) == TICK
-        prev = now
-    assert ticks_diff(prev, first) == 5 * TICK
+    fn = started(board, Inputs())
+    timer = fm.TIMERS[0]
+    assert timer.mode == fm.Timer.PERIODIC and timer.period == 10 and timer.hard is True
+    assert timer.fire() and fn.n == 1 and fn.times[0] == clock.t
+    board.stop_ticks()
+    assert not timer.active and not timer.fire()
 
 
-def test_a_late_tick_skips_missed_grid_points_and_stays_on_the_grid():
+def test_safe_stop_stops_the_ticks_first():
     board, clock, _ = make()
-    inp = Inputs()
-    first = tick(board, inp, clock, work_us=35_000)  # 25 ms over: 2 grid points missed
-    now = tick(board, inp, clock)  # runs at once, late
-    assert ticks_diff(now, first) == 35_000 and board._ticker.skipped == 2
-    nxt = tick(board, inp, clock)  # and the next one is back on the grid
-    assert ticks_diff(nxt, first) == 4 * TICK
+    fn = started(board, Inputs(), brake=500_000)
+    fm.TIMERS[0].fire()
+    assert fm.PWMS[BRAKE].duty_u16() == duty_u16(500_000)
+    board.safe_stop()
+    assert not fm.TIMERS[0].fire() and fn.n == 1  # no tick can load the brake again
+    assert fm.PWMS[BRAKE].duty_u16() == 0
 
 
-def test_the_watchdog_starts_at_the_first_tick_with_its_timeout():
+def test_the_watchdog_starts_at_the_first_service_with_its_timeout():
     board, clock, _ = make()
+    started(board, Inputs())
     assert fm.WDTS == []
     tick(board, Inputs(), clock)
-    assert len(fm.WDTS) == 1 and fm.WDTS[0].timeout == ticker.WDT_TIMEOUT_MS == 2000  # ticker.py: why
+    assert len(fm.WDTS) == 1 and fm.WDTS[0].timeout == ticker.WDT_TIMEOUT_MS == 250  # ticker.py: why
 
 
 def test_the_watchdog_is_fed_after_every_healthy_tick():
@@ -346,51 +379,105 @@ def test_the_watchdog_is_fed_after_every_healthy_tick():
     assert fm.WDTS[0].feeds == 50
 
 
+def test_the_watchdog_is_not_fed_when_no_tick_completed_since_the_last_feed():
+    board, clock, _ = make()
+    inp = Inputs()
+    tick(board, inp, clock)
+    wdt = fm.WDTS[0]
+    fed = wdt.feeds
+    board.service()  # the timer did not fire (stopped, or its handler failed): no feed
+    assert wdt.feeds == fed and board._ticker.unhealthy == 1
+    assert clock.slept == ticker.SERVICE_WAIT_MS * 1000  # it waited for a tick, boundedly
+    tick(board, inp, clock)
+    assert wdt.feeds == fed + 1
+
+
 def test_the_watchdog_is_not_fed_when_the_control_step_did_not_run():
     board, clock, _ = make()
     inp = Inputs()
     tick(board, inp, clock)
     wdt = fm.WDTS[0]
-    board.wait_tick(TICK)  # a tick that sensed but never set the brake
-    board.sense(inp, 0)
     fed = wdt.feeds
-    board.wait_tick(TICK)
+    t = board._ticker
+    def sensed_only(now):  # a tick that sensed but never set the brake
+        board.sense(inp, 0)
+
+    def braked_only(now):  # one that set the brake without sensing first
+        board.set_brake(0)
+
+    t._fn = sensed_only
+    fm.TIMERS[0].fire()
+    board.service()
     assert wdt.feeds == fed
-    board.set_brake(0)  # a tick that set the brake without sensing first
-    board.wait_tick(TICK)
+    t._fn = braked_only
+    fm.TIMERS[0].fire()
+    board.service()
     assert wdt.feeds == fed
-    board.sense(inp, 0)
-    board.set_brake(0)
-    board.wait_tick(TICK)  # healthy again: fed again
+    def healthy(now):
+        board.sense(inp, 0)
+        board.set_brake(0)
+
+    t._fn = healthy
+    fm.TIMERS[0].fire()
+    board.service()  # healthy again: fed again
     assert wdt.feeds == fed + 1
 
 
-def test_the_watchdog_is_not_fed_after_a_badly_overrun_tick():
+def test_a_main_loop_that_stops_stops_the_feeds():
     board, clock, _ = make()
     inp = Inputs()
     tick(board, inp, clock)
-    wdt = fm.WDTS[0]
-    fed = wdt.feeds
-    tick(board, inp, clock, work_us=TICK + ticker.MAX_LATE_US + 1)  # 50 ms late
-    tick(board, inp, clock)  # judges the overrun tick: no feed
-    assert wdt.feeds == fed + 1
-    tick(board, inp, clock, work_us=TICK + ticker.MAX_LATE_US - 1_000)  # late, but not badly
-    tick(board, inp, clock)
-    assert wdt.feeds == fed + 3
-    assert board._ticker.unhealthy == 1
+    fed = fm.WDTS[0].feeds
+    for _ in range(30):  # the ticks go on in their interrupt; the main loop never comes
+        fm.TIMERS[0].fire()
+    assert fm.WDTS[0].feeds == fed
 
 
-def test_the_second_set_brake_of_a_tick_changes_nothing_in_the_policy():
+def test_a_command_after_a_tick_changes_nothing_in_the_policy():
     board, clock, _ = make()
     inp = Inputs()
     for _ in range(5):
-        board.wait_tick(TICK)
-        board.sense(inp, 0)
-        board.set_brake(0)
-        board.set_brake(0)  # after the host's bytes, as loop.run does
-        clock.advance(1_000)
-    board.wait_tick(TICK)
-    assert fm.WDTS[0].feeds == 6
+        tick(board, inp, clock)
+        board.set_brake(0)  # after a command, as guard.py does
+    assert fm.WDTS[0].feeds == 5
+
+
+def test_flash_work_widens_the_watchdog_and_narrows_it_again():
+    root = fm.scratch()
+    board, clock, _ = make(root)
+    tick(board, Inputs(), clock)
+    board.save_calibration(1, 2, 3000, 3000)
+    board.save_caps(1, [1, 2, 3, 4, 5, 6, 7])
+    assert [w.timeout for w in fm.WDTS] == [250, ticker.FLASH_WDT_MS, 250, ticker.FLASH_WDT_MS, 250]
+    assert ticker.FLASH_WDT_MS == 2000  # a sector erase takes up to 400 ms, a file write several
+
+
+def test_a_failed_flash_write_still_narrows_the_watchdog():
+    board, clock, _ = make("/nonexistent-dir/")
+    tick(board, Inputs(), clock)
+    try:
+        board.save_calibration(1, 2, 3000, 3000)
+        raise AssertionError("the write should have failed")
+    except OSError:
+        pass
+    assert fm.WDTS[-1].timeout == 250
+
+
+def test_hold_is_interrupts_off():
+    board, clock, _ = make()
+    state = board.hold()
+    assert fm.state["irq_depth"] == 1
+    board.release(state)
+    assert fm.state["irq_depth"] == 0
+
+
+def test_ctrl_c_is_turned_off_and_on():
+    board, clock, _ = make()
+    assert board.kbd_intr is True
+    board.interrupts(False)
+    assert board.kbd_intr is False
+    board.safe_stop()  # the REPL gets Ctrl-C back
+    assert board.kbd_intr is True
 
 
 def test_stop_watchdog_clears_the_rp2040_enable_bit():
@@ -399,20 +486,15 @@ def test_stop_watchdog_clears_the_rp2040_enable_bit():
     assert fm.MEM32 == {0x4005B000: 1 << 30}
 
 
-def test_wait_tick_and_the_tick_path_allocate_nothing():
+def test_the_tick_path_allocates_nothing():
     board, clock, _ = make()
     inp = Inputs()
-    tick(board, inp, clock)
-
-    def one():
-        board.wait_tick(TICK)
-        board.sense(inp, 0)
-        board.set_brake(123_456)
-        clock.advance(2_000)
-
-    for _ in range(150):  # across a heartbeat and a beep's end
-        locked(one)
-    assert fm.PWMS[BRAKE].duty_u16() == duty_u16(123_456)
+    fn = started(board, inp)
+    tick(board, inp, clock, brake=123_456)
+    for _ in range(150):  # the timer's fire() locks the heap as the hard interrupt does
+        clock.advance(TICK)
+        fm.TIMERS[0].fire()
+    assert fm.PWMS[BRAKE].duty_u16() == duty_u16(123_456) and fn.n == 151
 
 
 def test_ticks_add_matches_the_clock():

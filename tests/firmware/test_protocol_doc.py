@@ -58,7 +58,8 @@ def test_q1_integers_and_tokens():
     tokens = sorted((t, name) for table in (P.DEVICE_MESSAGES, P.HOST_MESSAGES) for t, fields in table.items()
                     for name, kind in fields if kind == P.TOKEN)
     assert tokens == sorted([("H", "fw"), ("H", "device"), ("H", "state"), ("T", "state"), ("E", "state"),
-                             ("E", "event"), ("N", "code"), ("CAL", "side"), ("CAL", "tag"), ("CAPS", "tag")])
+                             ("E", "event"), ("N", "code"), ("CAL", "side"), ("CAL", "tag"), ("CAPS", "tag"),
+                             ("L", "tag")])
     wire = Wire()
     assert answer(wire.raw(framed(b"RATE,1,ten"))) == ("N", [1, "ARGS"])  # a token where an integer goes
     assert answer(wire.raw(framed(b"RATE,2,010"))) == ("N", [2, "ARGS"])  # no leading zeros

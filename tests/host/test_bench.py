@@ -21,7 +21,7 @@ DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "performance.md"
 
 
 def documented_keys(groups=None):
-    keys = set(re.findall(r"`((?:tick|cadence|safety|link|ridelog|chip)\.[a-z0-9_]+)`", DOC.read_text()))
+    keys = set(re.findall(r"`((?:tick|cadence|safety|link|ridelog|chip|clinic)\.[a-z0-9_]+)`", DOC.read_text()))
     return {k for k in keys if groups is None or k.split(".")[0] in groups}
 
 

@@ -125,9 +125,9 @@ def test_the_app_demo_refuses_speed_zero(capsys):
 
 
 def test_sim_without_the_interpreter_says_how_to_get_it(monkeypatch, capsys):
-    import softcrank.sim.interpreter
+    import softcrank.boardfiles.interpreter
 
-    monkeypatch.setattr(softcrank.sim.interpreter.shutil, "which", lambda *args, **kw: None)
+    monkeypatch.setattr(softcrank.boardfiles.interpreter.shutil, "which", lambda *args, **kw: None)
     assert main(["sim"]) == 1
     assert "pip install 'softcrank[sim]'" in capsys.readouterr().err
 

@@ -70,7 +70,7 @@ def test_notes_are_kept_per_session_and_printed_in_the_report(tmp_path):
     with RideLog(db) as log:
         patient = log.add_patient("Ann B", "right")
         session = ride(log, patient, 20)
-        assert log.session(session)["notes"] == ""  # schema 8: every session has notes, empty at first
+        assert log.session(session)["notes"] == ""  # schema 11: every session has notes, empty at first
         log.set_notes(session, "  tired after work; <b>shoes</b> changed  ")
         assert log.session(session)["notes"] == "tired after work; <b>shoes</b> changed"
         for bad in (None, "x" * 2001):

@@ -24,9 +24,13 @@ SPEED = 25  # virtual seconds per real second: a 9-minute session in about 22 s
 PIN = "482913"
 
 
-def on_defaults(device_id, why):
-    """A virtual trainer holds the firmware's defaults: the therapist confirms the ride
-    (tests/host/test_whose_caps.py shows the refusal without it)."""
+def on_defaults(log, patient_id=1):
+    """A virtual trainer holds the firmware's defaults: the therapist confirms them with the PIN
+    for the ride, as `softcrank ride --confirm-caps` does (tests/host/test_whose_caps.py shows
+    the refusal without it)."""
+    from softcrank.trainer import whose_caps
+
+    return lambda link: whose_caps.confirm(log, link, PIN, "the tests' therapist", patient_id)
 
 
 @pytest.fixture
@@ -46,7 +50,7 @@ def test_a_ride_is_recorded_whole_from_start_to_done(ridelog):
     lines = []
     with VirtualBoard(speed=SPEED) as board:
         result = record_session(ridelog, 1, board.port, work_min=1, every_s=60, speed=SPEED, write=lines.append,
-                                confirm_caps=on_defaults)
+                                confirm_caps=on_defaults(ridelog))
     assert result["end_state"] == "D" and result["missing"] == 0 and result["lost"] == []
     (session,) = ridelog.sessions(1)
     assert session["id"] == result["session"] and session["end_state"] == "D"
@@ -69,10 +73,10 @@ def test_a_trainer_riding_a_session_this_log_does_not_know_is_left_alone(ridelog
     assert ridelog.sessions() == []
 
 
-def ride_process(db, port, *extra):
+def ride_process(db, port, *extra, every_s=60, speed=SPEED):
     proc = subprocess.Popen(
         [sys.executable, "-m", "softcrank", "ride", "--db", str(db), "--patient", "Ann B", "--port", port,
-         "--speed", str(SPEED), "--every", "60", "--confirm-caps", *extra],
+         "--speed", str(speed), "--every", str(every_s), "--confirm-caps", "--pin-stdin", *extra],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     proc.stdin.write(PIN + "\n")  # the therapist's confirmation: the virtual trainer holds the defaults
     proc.stdin.close()
@@ -104,7 +108,9 @@ def test_a_host_killed_mid_ride_is_restarted_and_the_session_ends_whole(ridelog,
         second = ride_process(db, board.port)
         out, _ = second.communicate(timeout=120)
     assert second.returncode == 0, out
-    assert "carrying on with session %d" % session in out
+    found = [line for line in out.splitlines() if line.startswith("found: ")]
+    assert found == ["found: session %d carried on: the trainer paused it because softcrank went quiet; resuming "
+                     "(resistance builds up again from zero)" % session], out
     assert "the link is back: resuming" in out
     (row,) = ridelog.sessions()
     assert row["id"] == session and row["end_state"] == "D"
@@ -150,6 +156,7 @@ def test_a_reboot_seen_in_the_replay_ends_the_resumed_session_there(ridelog):
 
 
 def test_ride_on_the_command_line_names_an_unknown_patient(tmp_path):
+    RideLog(tmp_path / "x.sqlite").close()  # ride opens only an existing log (tests/host/test_cli_paths.py)
     out = subprocess.run([sys.executable, "-m", "softcrank", "ride", "--db", str(tmp_path / "x.sqlite"),
                           "--patient", "Nobody", "--port", os.devnull], capture_output=True, text=True)
     assert out.returncode == 2 and "no patient 'Nobody'" in out.stderr
@@ -183,6 +190,6 @@ def test_a_ride_log_that_keeps_refusing_records_ends_the_ride_with_why(ridelog, 
 
         with VirtualBoard(speed=SPEED) as board:
             with pytest.raises(RideError, match="cannot store the records in the ride log .*locked"):
-                record_session(log, 1, board.port, speed=SPEED, write=write, confirm_caps=on_defaults)
+                record_session(log, 1, board.port, speed=SPEED, write=write, confirm_caps=on_defaults(log))
         other._db.execute("ROLLBACK")
     assert ridelog.sessions() == []

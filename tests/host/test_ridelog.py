@@ -1,4 +1,8 @@
-"""The ride log keeps every record exactly once, survives a crash, and refuses what it cannot trust."""
+"""The ride log keeps every record exactly once, survives a crash, and refuses what it cannot trust.
+
+One suite, two back ends: every test that takes `log` or `target` runs on a SQLite file and on
+a PostgreSQL clinic store (a real server, tests/conftest.py's pg_server). The tests that take
+only `path` are about the file itself (SQLite's header, WAL, PRAGMA user_version)."""
 
 import os
 import sqlite3
@@ -13,6 +17,7 @@ import pytest
 
 from softcrank.store import ridelog as R
 from softcrank.frames import Frame, parse
+from softcrank.store.opening import open_store
 from softcrank.store.ridelog import Gap, RideLog, RideLogError, default_path
 from softcrank_fw import protocol as P
 
@@ -41,10 +46,22 @@ def path(tmp_path):
     return tmp_path / "ride.sqlite"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request, path):
+    """The store under test: a SQLite file, or a fresh database on the PostgreSQL test server."""
+    return str(path) if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
-def log(path):
-    with RideLog(path, batch_size=10, max_delay_s=3600) as log:  # commits by count only, unless a test says
+def log(target):
+    with open_store(target, batch_size=10, max_delay_s=3600) as log:  # commits by count only, unless a test says
         yield log
+
+
+def count_samples(target):
+    """What another connection sees committed."""
+    with open_store(target) as other:
+        return other._read("SELECT COUNT(*) FROM samples")[0][0]
 
 
 @pytest.fixture
@@ -118,6 +135,7 @@ def test_an_older_file_is_upgraded_in_place_and_keeps_its_data(path):
         assert log.open_session("dev")["id"] == second["id"] == 2
         assert [s.rec for s in log.samples(2)] == [5]
         assert log.session(2)["caps"]["spasm_r_n"] == CAPS[3]  # v6: the one threshold became both legs'
+        assert log.session(2)["notes"] == ""  # v11: notes, empty for every older session
         with pytest.raises(RideLogError, match="still has session 2 open"):
             log.start_session(1, "dev", 10, GOALS, CAPS)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == R.SCHEMA_VERSION
@@ -261,11 +279,11 @@ def test_goals_beyond_the_caps_are_refused(log, patient):
     assert log.sessions() == []
 
 
-def test_a_restarted_host_resumes_the_devices_open_session(path, patient, log):
+def test_a_restarted_host_resumes_the_devices_open_session(target, patient, log):
     session = new_session(log, patient)
     log.add_records(session, [sample(1000), sample(1001)])
     log.close()
-    with RideLog(path) as again:
+    with open_store(target) as again:
         assert again.open_session("e6614103e7452d2f")["id"] == session
         assert again.open_session("another-device") is None
         assert again.last_committed_rec(session) == 1001
@@ -274,6 +292,22 @@ def test_a_restarted_host_resumes_the_devices_open_session(path, patient, log):
         assert again.session(session)["end_state"] == "D"
         with pytest.raises(RideLogError, match="already ended"):
             again.end_session(session, "D")
+
+
+def test_a_sessions_notes_are_kept_replaced_and_bad_ones_refused(log, patient):
+    """Schema 11 (the clinic store's 2): the therapist's notes on a session, and when written."""
+    session = new_session(log, patient)
+    assert log.session(session)["notes"] == ""
+    log.set_notes(session, "  left shoe strap loose  ")
+    assert log.session(session)["notes"] == "left shoe strap loose"
+    written = log._read("SELECT notes_at FROM sessions WHERE id = ?", (session,))[0][0]
+    assert written is not None
+    log.set_notes(session, "")
+    assert log.session(session)["notes"] == ""
+    for bad, why in ((None, "notes must be text"), ("x" * 2001, "notes must be text"), ("fine", "no session 999")):
+        with pytest.raises(RideLogError, match=why):
+            log.set_notes(999 if why.startswith("no session") else session, bad)
+    assert log.session(session)["notes"] == ""  # nothing changed by the refusals
 
 
 def test_a_device_has_one_open_session_at_a_time(log, patient):
@@ -311,15 +345,14 @@ def test_a_replay_overlapping_what_is_stored_adds_only_the_new_records(log, pati
     assert stored_recs(log, session) == recs(1000, 50)
 
 
-def test_records_are_committed_in_batches_and_only_committed_ones_are_acked(path, log, patient):
+def test_records_are_committed_in_batches_and_only_committed_ones_are_acked(target, log, patient):
     session = new_session(log, patient)
     for rec in recs(1000, 25):  # batch_size is 10 in these tests
         log.add_records(session, [sample(rec)])
     assert log.pending == 5 and log.last_committed_rec(session) == 1019
-    other = sqlite3.connect(path)  # another connection sees exactly what is committed
-    assert other.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 20
+    assert count_samples(target) == 20  # another connection sees exactly what is committed
     assert log.flush() == 5 and log.pending == 0 and log.last_committed_rec(session) == 1024
-    assert other.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 25
+    assert count_samples(target) == 25
 
 
 def test_a_record_waits_at_most_max_delay_s_for_its_commit(log, patient, monkeypatch):
@@ -363,7 +396,7 @@ def test_one_thread_stores_while_another_asks_what_to_ack(log, patient):
     assert log.last_committed_rec(session) == 1499
 
 
-def test_a_host_killed_mid_batch_loses_nothing_it_committed(path, patient, log):
+def test_a_host_killed_mid_batch_loses_nothing_it_committed(target, patient, log):
     """The child adds 120 records in batches of 50 and dies without closing: 100 are safe,
     and the 20 it never ACKed come back with a replay."""
     session = new_session(log, patient)
@@ -371,8 +404,9 @@ def test_a_host_killed_mid_batch_loses_nothing_it_committed(path, patient, log):
     child = textwrap.dedent("""
         import os, sys
         from softcrank.frames import Frame
-        from softcrank.store.ridelog import RideLog, SAMPLE_FIELDS
-        log = RideLog(sys.argv[1], batch_size=50, max_delay_s=3600)
+        from softcrank.store.opening import open_store
+        from softcrank.store.ridelog import SAMPLE_FIELDS
+        log = open_store(sys.argv[1], batch_size=50, max_delay_s=3600)
         for rec in range(1000, 1120):
             values = [rec, rec * 100, "W", 200, 1000, 1000, 100, 60, 0]
             log.add_records(int(sys.argv[2]), [Frame("T", 0, dict(zip(SAMPLE_FIELDS, values)))])
@@ -380,8 +414,8 @@ def test_a_host_killed_mid_batch_loses_nothing_it_committed(path, patient, log):
         os._exit(0)  # no flush, no close: as if the laptop's power cord were pulled from the process
     """)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    subprocess.run([sys.executable, "-c", child, str(path), str(session)], check=True, env=env, timeout=60)
-    with RideLog(path, batch_size=50) as again:
+    subprocess.run([sys.executable, "-c", child, target, str(session)], check=True, env=env, timeout=60)
+    with open_store(target, batch_size=50) as again:
         assert again.last_committed_rec(session) == 1099
         assert stored_recs(again, session) == recs(1000, 100)
         assert again.open_session("e6614103e7452d2f")["id"] == session

@@ -134,7 +134,15 @@ def test_each_sees_every_sample_once_and_fatigue_false_skips_only_the_thirds(log
     assert quick == dataclasses.replace(full, first_third=quick.first_third, last_third=quick.last_third)
 
 
-def test_an_ended_sessions_summary_is_kept_and_used_until_its_records_change(log):
+@pytest.fixture
+def unkept_log(tmp_path):
+    """A ride log that keeps no sums as it stores (as one before schema 8 did)."""
+    with RideLog(tmp_path / "unkept.sqlite", keep_sums=False) as log:
+        yield log
+
+
+def test_an_ended_sessions_summary_is_kept_and_used_until_its_records_change(unkept_log):
+    log = unkept_log
     session = ride(log, (20, {"state": "U", "cad": 250}), (30, {"cad": 200}), (30, {"cad": 150, "left": 2000}))
     log.end_session(session, "D")
     first = summary_of(log, session)

@@ -10,7 +10,7 @@ import pytest
 import serial
 
 from softcrank import cli
-from softcrank.trainer import therapist
+from softcrank.trainer import pinpolicy, therapist
 from softcrank.deploy import deploy
 from softcrank.frames import Commander, await_frame
 from softcrank.trainer.link import CommandRefused, Link
@@ -25,9 +25,22 @@ CAPS = {"max_res_pct": 30, "max_dur_min": 20, "max_cad_rpm": 40, "spasm_n": 300,
 DEFAULTS = dict(zip(CAPS, [lim[0] for lim in CAP_LIMITS]))
 
 
+def slow_clock(step_s=30):
+    """A ride log clock 30 s apart at every reading: a wrong PIN's short wait (pinpolicy.DELAYS_S,
+    16 s at most before the lock) has passed by the next try; test_security.py tests the waits."""
+    from datetime import datetime, timedelta, timezone
+
+    t = [datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)]
+
+    def now():
+        t[0] += timedelta(seconds=step_s)
+        return t[0].isoformat(timespec="milliseconds")
+    return now
+
+
 @pytest.fixture
 def log(tmp_path):
-    with RideLog(tmp_path / "ride.sqlite") as log:
+    with RideLog(tmp_path / "ride.sqlite", clock=slow_clock()) as log:
         yield log
 
 
@@ -211,7 +224,7 @@ def test_a_replayed_frame_and_a_forged_one_are_refused_by_the_trainer_and_logged
         with pytest.raises(CommandRefused) as wrong_key:
             therapist.send_caps(link, log, patient, dict(CAPS, max_res_pct=40), PIN, "dr. Rossi")
         assert wrong_key.value.code == "AUTH"
-        assert link.info["C"]["max_res_pct"] == DEFAULTS["max_res_pct"]  # the handshake's, from before
+        assert link.info["C"]["max_res_pct"] == CAPS["max_res_pct"]  # the accepted ones; no refusal moved them
         time.sleep(1)  # the refusal events arrive as records
     refused = [f["arg"] for f in sink if f.type == "E" and f["event"] == "CAPS_REFUSED"]
     assert refused == [P.REFUSED_STALE, P.REFUSED_TAG, P.REFUSED_TAG, P.REFUSED_TAG]
@@ -267,10 +280,14 @@ def test_pin_and_caps_on_the_command_line(provisioned, log, patient, monkeypatch
     assert code == 2 and "6 to 64 characters" in err
     code, out, err = run_cli(monkeypatch, capsys, ["caps", "--db", db, "--patient", "ann b", "--port", board.port,
                                                    "--max-res", "35", "--reason", "progress", "--pin-stdin"], "000000\n")
-    assert code == 1 and "wrong PIN" in err
+    assert code == 1 and "wrong PIN (1 of 5 before a 5 min lock): the next try in 2 s" in err
+    code, out, err = run_cli(monkeypatch, capsys, ["caps", "--db", db, "--patient", "ann b", "--port", board.port,
+                                                   "--max-res", "35", "--pin-stdin"], PIN + "\n")
+    assert code == 1 and "1 wrong PIN: wait" in err and "before the next try" in err  # the right PIN, too soon
     code, out, err = run_cli(monkeypatch, capsys, ["caps", "--db", db, "--patient", "ann b", "--port", board.port,
                                                    "--max-res", "101", "--pin-stdin"], PIN + "\n")
     assert code == 2 and "max_res_pct must be 0..100" in err
+    time.sleep(pinpolicy.DELAYS_S[1])  # the wait after one wrong PIN (the CLI reads the real clock)
     code, out, err = run_cli(monkeypatch, capsys, ["caps", "--db", db, "--patient", "ann b", "--port", board.port,
                                                    "--max-res", "35", "--reason", "progress", "--pin-stdin"], PIN + "\n")
     assert code == 0, err
@@ -287,7 +304,7 @@ def test_a_protocol_version_mismatch_reads_clearly_on_the_command_line(tmp_path,
     with VirtualBoard(flash=flash, speed=10):
         pass
     (flash / "softcrank_fw" / "protocol.mpy").unlink(missing_ok=True)  # firmware speaking protocol 1
-    text = open(P.__file__).read().replace("PROTOCOL_VERSION = const(3)", "PROTOCOL_VERSION = const(1)")
+    text = open(P.__file__).read().replace("PROTOCOL_VERSION = const(4)", "PROTOCOL_VERSION = const(1)")
     assert "const(1)" in text
     (flash / "softcrank_fw" / "protocol.py").write_text(text)
     therapist.set_pin(log, PIN)
@@ -295,5 +312,5 @@ def test_a_protocol_version_mismatch_reads_clearly_on_the_command_line(tmp_path,
         code, out, err = run_cli(monkeypatch, capsys, ["caps", "--db", str(log.path), "--patient", "Ann B", "--port",
                                                        board.port, "--max-res", "25", "--pin-stdin"], PIN + "\n")
     assert code == 1
-    assert "the trainer speaks protocol 1, this softcrank speaks 3: update the trainer's firmware (softcrank deploy)" in err
+    assert "the trainer speaks protocol 1, this softcrank speaks 4: update the trainer's firmware (softcrank deploy)" in err
     assert log.caps_history(patient) == []

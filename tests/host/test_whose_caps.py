@@ -14,7 +14,10 @@ from softcrank.store.ridelog import RideLog
 from softcrank.trainer import therapist
 from softcrank.trainer.link import Link
 from softcrank.trainer.therapist import PinRefused
-from softcrank.trainer.whose_caps import confirm_other_caps, not_this_patients
+
+from test_therapist import slow_clock
+from softcrank.trainer import whose_caps
+from softcrank.trainer.whose_caps import not_this_patients
 
 SPEED = 25
 PIN = "482913"
@@ -24,7 +27,7 @@ CAPS = {"max_res_pct": 30, "max_dur_min": 10, "max_cad_rpm": 40, "spasm_n": 300,
 
 @pytest.fixture
 def log(tmp_path):
-    with RideLog(tmp_path / "ride.sqlite") as log:
+    with RideLog(tmp_path / "ride.sqlite", clock=slow_clock()) as log:  # a wrong PIN's wait has passed
         log.add_patient("Ann B", "right")
         log.add_patient("Bob C", "left")
         therapist.set_pin(log, PIN)
@@ -44,7 +47,7 @@ def quiet(line):
 
 def test_a_ride_on_the_firmwares_defaults_is_refused_without_a_therapist(log, board):
     with pytest.raises(RideError, match=r"the firmware's defaults \(no therapist has set caps on this trainer\), "
-                                        "not this patient's: a therapist must set"):
+                                        r"not this patient's \(above; logged\): a therapist must set"):
         record_session(log, 1, board.port, speed=SPEED, write=quiet)
     assert log.sessions() == []
     with Link(board.port) as link:
@@ -61,22 +64,27 @@ def test_a_ride_on_another_patients_caps_needs_the_therapists_pin(log, board):
     with pytest.raises(RideError, match="caps set for Ann B, not this patient's"):
         record_session(log, 2, board.port, speed=SPEED, write=quiet)
 
-    def wrong_pin(device, why):
-        confirm_other_caps(log, "000000", 2, device, why)
+    def wrong_pin(link):
+        whose_caps.confirm(log, link, "000000", "a visitor", 2)
     with pytest.raises(PinRefused):
         record_session(log, 2, board.port, speed=SPEED, write=quiet, confirm_caps=wrong_pin)
     assert log.sessions() == []
     trail = [(a["action"], a["outcome"]) for a in log.audit_trail()]
-    assert ("pin", "refused: wrong PIN") in trail and ("ride", "confirmed on other caps") not in trail
+    assert ("pin", "refused: wrong PIN") in trail and not any(a == "ride" for a, _ in trail)
+    assert ("caps check", "not this patient's") in trail  # each refusal is logged
 
     lines = []
 
-    def right_pin(device, why):
-        confirm_other_caps(log, PIN, 2, device, why)
+    def right_pin(link):
+        whose_caps.confirm(log, link, PIN, "dr. Rossi", 2)
     result = record_session(log, 2, board.port, work_min=1, speed=SPEED, write=lines.append, confirm_caps=right_pin)
     assert result["end_state"] == "D" and log.session(result["session"])["patient_id"] == 2
-    assert "riding on other caps, confirmed by the therapist: the trainer holds caps set for Ann B" in "\n".join(lines)
-    assert ("ride", "confirmed on other caps") in [(a["action"], a["outcome"]) for a in log.audit_trail()]
+    said = "\n".join(lines)
+    assert "caps check: the trainer holds caps set for Ann B, not this patient's" in said
+    assert "the therapist confirmed the trainer's caps as they are for this ride (logged)" in said
+    assert ("ride", "confirmed on other caps by dr. Rossi") in [(a["action"], a["outcome"]) for a in log.audit_trail()]
+    with pytest.raises(RideError, match="caps set for Ann B"):  # for that ride only: the next one asks again
+        record_session(log, 2, board.port, speed=SPEED, write=quiet)
 
 
 def test_the_patients_own_caps_need_no_confirmation_and_the_command_line_says_why_it_refuses(log, board):
@@ -87,3 +95,36 @@ def test_the_patients_own_caps_need_no_confirmation_and_the_command_line_says_wh
     assert out.returncode == 1 and "caps set for Ann B, not this patient's" in out.stderr and "--confirm-caps" in out.stderr
     result = record_session(log, 1, board.port, work_min=1, speed=SPEED, write=quiet)  # Ann B's own caps
     assert result["end_state"] == "D"
+
+
+def test_one_pin_confirms_both_findings_from_the_command_line(log, board, tmp_path):
+    """Caps the ride log cannot account for (edited on the flash by hand) that are also another
+    patient's: `ride --confirm-caps` asks the PIN once (one line on standard input), says both
+    findings, logs both and the confirmation, and the ride starts."""
+    import json
+
+    from softcrank_fw import capstore
+
+    with Link(board.port) as link:
+        therapist.send_caps(link, log, 1, CAPS, PIN, "dr. Rossi")  # Ann B's
+    log.close()
+    board.stop()
+    doc = json.loads((board.flash / "caps.json").read_text())
+    doc["caps"][0] = 90  # max_res_pct raised by hand
+    doc["check"] = capstore.file_check(doc["counter"], doc["caps"], doc["history"])
+    (board.flash / "caps.json").write_text(json.dumps(doc))
+    with VirtualBoard(flash=board.flash, speed=SPEED) as again:
+        base = [sys.executable, "-m", "softcrank", "ride", "--db", str(log.path), "--patient", "Bob C",
+                "--port", again.port, "--speed", str(SPEED), "--work", "1"]
+        out = subprocess.run(base, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 1
+        assert "cannot account for" in out.stdout + out.stderr and "caps set for Ann B" in out.stderr
+        out = subprocess.run(base + ["--confirm-caps", "--by", "dr. Rossi", "--pin-stdin"], input=PIN + "\n",
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "confirmed the trainer's caps as they are for this ride" in out.stdout
+    with RideLog(log.path) as reopened:
+        trail = [(a["action"], a["outcome"]) for a in reopened.audit_trail()]
+        assert ("caps check", "confirmed by dr. Rossi") in trail  # the tamper finding, accounted for
+        assert ("ride", "confirmed on other caps by dr. Rossi") in trail  # whose caps, for this ride
+        assert [s["patient_id"] for s in reopened.sessions()] == [2]

@@ -169,8 +169,6 @@ def test_estop_with_the_host_not_reading_zeroes_the_brake_within_one_tick(chip20
     assert first <= 10_000 + after[0][2], first
 
 
-@pytest.mark.xfail(strict=False, reason="issue 13, item 1: on today's loop-driven tick a full USB CDC buffer "
-                   "stops the tick for about 1 s (MicroPython's 500 ms per chunk); a tick nothing can delay passes")
 def test_estop_during_a_usb_stall_zeroes_the_brake_within_one_tick(chip20):
     chip, host = chip20
     chip.run_until(1_000_000)

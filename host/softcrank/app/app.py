@@ -17,8 +17,11 @@ from textual.binding import Binding
 from textual.reactive import reactive
 
 from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError
+from .clinicsync import SYNC_EVERY_S, clinic_url, sync_once
+from ..trainer import capscheck
 from ..trainer.link import LinkError
-from .messages import (CommandDone, HistoryReady, LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry,
+from ..trainer.plan import clamped
+from .messages import (CommandDone, HistoryReady, LinkChanged, Notice, RecordsLost, SessionChanged, Settings, Telemetry,
                        TrainerEvent)
 from .ridestate import RideState
 from .screens.connect import ConnectScreen, detected_picos
@@ -98,7 +101,8 @@ class SoftcrankApp(App):
     def export_dir(self) -> Path:
         """Where Review writes a session's file: the folder the user chose (export_to), else
         the user's documents folder (~/Documents if it exists, else home). Never beside the
-        ride log: the demo's ride log is in a temporary folder, deleted on quit."""
+        ride log (a clinic store has no folder; the demo's ride log is in a temporary folder,
+        deleted on quit)."""
         return self.export_to or documents_folder()
 
     def on_mount(self) -> None:
@@ -108,6 +112,9 @@ class SoftcrankApp(App):
             self.choose_patient(self._start_patient, connect=False)
         if self._history is not None:
             self._ride_history()
+        if clinic_url(self.ridelog) is not None:  # a clinic store is configured: sync in a worker
+            self._clinic_sync()
+            self.set_interval(SYNC_EVERY_S, self._clinic_sync)
         if self.port is not None and self.patient is not None:
             self.connect(self.port)
             self.switch_mode("ride")
@@ -162,8 +169,20 @@ class SoftcrankApp(App):
     def start_session(self) -> None:
         """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START."""
         try:
+            if self.trainer.link is not None and self.trainer.link.state == "connected":
+                found = capscheck.check(self.ridelog, self.trainer.link)  # tamper evidence; each logged
+                if found:
+                    self.post_message(CommandDone("START", "the trainer holds caps this ride log cannot account "
+                                                  "for: %s. Nothing started: a therapist checks the unit and "
+                                                  "confirms them on the Therapist screen (F7, the PIN, then Ctrl+O)"
+                                                  % "; ".join(found)))
+                    return
             plan = self.ridelog.current_plan(self.patient["id"])
-            self.trainer.command("GOALS", *[plan["goals"][name] for name in GOAL_NAMES])
+            asked = plan["goals"]
+            got = {f.type: f for f in self.trainer.command("GOALS", *[asked[name] for name in GOAL_NAMES])}
+            cut = clamped(asked, got["G"], self.trainer.caps) if "G" in got and self.trainer.caps else None
+            if cut:  # before START: the rider hears of it before riding
+                self.post_message(Notice(cut[0].upper() + cut[1:] + ".", "warning"))
             self.trainer.command("START")
             error = None
         except (LinkError, RideLogError) as e:
@@ -176,6 +195,13 @@ class SoftcrankApp(App):
             setup(self.trainer)
         except Exception as e:  # the demo's setup failed: say so, the app carries on
             self.post_message(CommandDone("setup", str(e)))
+
+    @work(thread=True, exclusive=True, group="clinic")
+    def _clinic_sync(self) -> None:
+        url = clinic_url(self.ridelog)
+        if url is not None:
+            ok, line = sync_once(self.ridelog.path, url)
+            self.call_from_thread(self.notify, line, severity="information" if ok else "warning")
 
     @work(thread=True, group="history")
     def _ride_history(self) -> None:
@@ -218,9 +244,11 @@ class SoftcrankApp(App):
             self.notify("Session %d is in the ride log (Review: F5)." % message.session_id)
 
     def on_records_lost(self, message: RecordsLost) -> None:
-        lost = message.lost
-        self.notify("%s records from %d could not be fetched (%s)." % (lost.count or "Some", lost.first, lost.reason),
-                    severity="warning", timeout=10)
+        words = message.lost.words()
+        self.notify(words[0].upper() + words[1:] + ".", severity="warning", timeout=10)
+
+    def on_notice(self, message: Notice) -> None:
+        self.notify(message.text[0].upper() + message.text[1:], severity=message.severity, timeout=15)
 
     def on_command_done(self, message: CommandDone) -> None:
         if message.error:

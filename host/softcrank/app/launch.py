@@ -15,6 +15,7 @@ from ..boardfiles import scenario_path
 from ..sim.demo import DEMO_KEY
 from ..sim.demo_history import DEMO_BY, DEMO_CAPS, demo_patient, ride_history
 from ..sim.virtual_board import VirtualBoard
+from ..store.opening import open_store
 from ..store.ridelog import RideLog
 from ..trainer.therapist import has_pin, send_caps, set_pin, unlock
 from .app import SoftcrankApp
@@ -25,7 +26,7 @@ APP_SPEED = 1.0  # a real trainer, or the virtual one started from the Connect s
 
 def run_app(db: str | None = None, port: str | None = None) -> int:
     """The app on the user's ride log; `port` connects at start once a patient is chosen."""
-    with RideLog(db) as log:
+    with open_store(db) as log:  # a file, or a clinic store's postgresql:// URL
         app = SoftcrankApp(log, port=port, speed=APP_SPEED,
                            virtual_board=lambda: VirtualBoard(speed=APP_SPEED))
         app.run()
@@ -42,7 +43,7 @@ def run_demo_app(speed: float, scenario: str | None = None, seed: int | None = N
         board.start()
         with RideLog(path) as log:
             if not has_pin(log):
-                set_pin(log, DEMO_PIN)
+                set_pin(log, DEMO_PIN, demo=True)  # a throw-away ride log: no credential store, no policy
 
             def demo_caps(trainer) -> None:  # the demo patient's caps onto the virtual trainer
                 device = trainer.link.info["H"]["device"]

@@ -55,6 +55,14 @@ class SessionChanged(Message):
         self.session_id, self.what = session_id, what
 
 
+class Notice(Message):
+    """One line for the person at the screen: what a reconnect found, goals the caps cut."""
+
+    def __init__(self, text: str, severity: str = "information") -> None:
+        super().__init__()
+        self.text, self.severity = text, severity
+
+
 class RecordsLost(Message):
     """Records the link could not fetch: gone for good, and said so."""
 

@@ -11,7 +11,9 @@ With the virtual trainer running `speed` times faster than real time, the firmwa
 timeouts (3 s hold, 10 s pause) are in virtual seconds, so the link's own timings are scaled
 the same way (trainer/timings.py, as `softcrank ride` does). A pause the trainer made because
 this laptop went silent is resumed once the link is back (trainer/session.py, as `softcrank
-ride` does): the pump thread sends the RESUME, never the reader.
+ride` does): the pump thread sends the RESUME, never the reader. After every handshake a
+thread asks the trainer what happened meanwhile (trainer/recovery.py, as `softcrank ride`
+does) and posts its one line as a Notice; a pause whose reason is lost is stopped.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from textual.message import Message
 
 from ..frames import Frame
 from ..trainer.link import Link, LinkError
+from ..trainer.recovery import recover
 from ..trainer.session import SilenceResume
 from ..trainer.timings import link_timings
-from .messages import LinkChanged, RecordsLost, SessionChanged, Settings, Telemetry, TrainerEvent
+from .messages import LinkChanged, Notice, RecordsLost, SessionChanged, Settings, Telemetry, TrainerEvent
 
 PUMP_HZ = 10  # screen updates a second: a figure changing faster than this is not readable
 RIDING_STATES = frozenset("UWCRP")  # a session is on: quitting sends STOP first
@@ -104,6 +107,25 @@ class Trainer:
             info = self.link.info
             self.caps, self.goals = info.get("C"), info.get("G")
             self.post(Settings(self.caps, self.goals))
+            threading.Thread(target=self._recover, args=(self.link, self.recorder), daemon=True,
+                             name="softcrank-app-recover").start()
+
+    def _recover(self, link: Link, recorder) -> None:
+        """What happened while the link was away, from the trainer itself (recovery.py)."""
+        from ..clinical.report import ended
+
+        session = recorder.session_id if recorder.session_id is not None else recorder.resumed
+        if session is None:
+            return
+        found = recover(link, recorder, session, ending=lambda sid: ended(self.ridelog.session(sid), self.ridelog))
+        if found is None:
+            return
+        self.post(Notice(found.line, "warning" if found.action in ("stop", "ended") else "information"))
+        if found.action == "stop":
+            try:
+                link.command("STOP")
+            except LinkError:
+                pass  # the trainer stays paused, resistance off; x stops it
 
     def _session(self, session_id: int, what: str) -> None:
         if what in ("started", "resumed"):
@@ -114,7 +136,8 @@ class Trainer:
         if frame.type == "E":
             self.state = frame["state"]
             self._silence.event(frame)
-            self.post(TrainerEvent(frame))
+            if frame["event"] != "LOST":  # one a sample while the ring overwrites: RecordsLost says each gap once
+                self.post(TrainerEvent(frame))
         else:
             self._settings(frame)
 

@@ -12,7 +12,7 @@ from softcrank_sim import scenario
 from ..boardfiles import bundled_scenarios, scenario_path
 from ..boardfiles.image import ImageError
 from ..frames import FrameError, parse
-from ..sim.interpreter import InterpreterMissing
+from ..boardfiles.interpreter import InterpreterMissing
 from .signals import _interrupted
 
 
@@ -132,12 +132,13 @@ def deploy_command(args) -> int:
         print("softcrank deploy: %s: pip install 'softcrank[deploy]'" % e, file=sys.stderr)
         return 1
     from .caps import Refused, unlock_for_deploy
-    from ..store.ridelog import RideLog, RideLogError
+    from ..store.opening import open_store
+    from ..store.ridelog import RideLogError
     from ..trainer.therapist import TherapistError
 
     say = lambda line: print("softcrank deploy: " + line, flush=True)  # noqa: E731
     try:
-        with RideLog(args.db) as log:
+        with open_store(args.db) as log:  # a file, or a clinic store's URL
             keys = unlock_for_deploy(log, args, say)  # a wrong PIN stops here: the board is untouched
             deploy(args.port, log=say, keys=keys)
     except (DeployError, ImageError, TherapistError, Refused, RideLogError, OSError) as e:

@@ -61,6 +61,7 @@ def pin(log: RideLog, args, out=None) -> int:
         return 2
     therapist.set_pin(log, new, old)
     print("therapist PIN %s" % ("changed; every trainer key re-wrapped" if old is not None else "set"), file=out)
+    print("the keys' second secret: %s (docs/security.md)" % therapist.pin_kind(log), file=out)
     return 0
 
 

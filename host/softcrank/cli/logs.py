@@ -64,7 +64,7 @@ def sessions(log: RideLog, args, out: TextIO | None = None) -> int:
 def _session(log: RideLog, key: str) -> dict:
     try:
         return log.session(int(key))
-    except (ValueError, RideLogError):
+    except (ValueError, OverflowError, RideLogError):  # OverflowError: beyond SQLite's 64-bit integers
         raise NotFound("no session %r: `softcrank sessions` lists them" % key) from None
 
 

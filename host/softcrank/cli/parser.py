@@ -101,18 +101,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     _chip_arguments(sim)
 
+    from ..deploy.flash import MICROPYTHON
+
     deploy = sub.add_parser(
         "deploy", help="copy the firmware onto a Pico (or the virtual trainer) and restart it",
         description="Stops the firmware (brake at zero), copies the firmware compiled to bytecode and "
         "the pin map onto the board with mpremote, restarts it and checks it answers. Finds a Pico "
-        "running MicroPython on USB by itself, or takes --port (also a `softcrank sim` port).",
+        "running MicroPython on USB by itself, or takes --port (also a `softcrank sim` port). "
+        "A Pico must run MicroPython %s (the RPI_PICO build from micropython.org/download/RPI_PICO; "
+        "docs/firmware.md, MicroPython): any other release is refused." % ".".join(map(str, MICROPYTHON)),
     )
     deploy.add_argument("--port", metavar="PATH", help="the board's serial port (default: the Pico found on USB)")
 
     from ..clinical.summary import CRANK_LENGTH_M
 
     db = argparse.ArgumentParser(add_help=False)
-    db.add_argument("--db", metavar="FILE", help="the ride log (default: %s)" % _default_db())
+    db.add_argument("--db", metavar="FILE|URL", help="the ride log: a file, or a clinic store's postgresql:// URL "
+                    "(default: $SOFTCRANK_DB, else %s)" % _default_db())
     pin_stdin = argparse.ArgumentParser(add_help=False)
     pin_stdin.add_argument("--pin-stdin", action="store_true",
                            help="read the PIN(s) from standard input, one a line, instead of prompting")
@@ -191,21 +196,40 @@ def build_parser() -> argparse.ArgumentParser:
         "ride", parents=[db], help="record one session headless, for a unit with no screen",
         description="Connects to the trainer, starts a session for the patient (or carries on with "
         "the trainer's unfinished one, after this laptop was restarted), prints what the rider would "
-        "see, and records every sample into the ride log until the session ends. A pause the trainer "
-        "made because the laptop went silent is resumed once the link is back; Ctrl-C stops the "
-        "session (resistance off). Exit status 0 when the session ended with nothing missing.",
+        "see, and records every sample into the ride log until the session ends. After any outage "
+        "(this laptop restarted, the cable out) it asks the trainer what happened and says so in one "
+        "line: the same session carried on, or the session that ended meanwhile and how; it then "
+        "exits, unless --new asks for another session. A pause the trainer made because the laptop "
+        "went silent is resumed once the link is back; a pause whose reason the trainer no longer "
+        "holds stops the session (resistance off). Goals the trainer's caps cut are named before the "
+        "ride starts. Ctrl-C stops the session (resistance off). A new session starts only on caps set "
+        "for this patient that this ride log can account for: caps set for another patient, the firmware's "
+        "defaults (no therapist has set caps on this trainer), or caps the ride log cannot account for "
+        "(written to its flash by hand, a counter that went back, a key this laptop did not write: "
+        "docs/security.md) stop the ride before it starts, each said in words and logged, unless a therapist "
+        "confirms the caps as they are with --confirm-caps (one PIN). Exit status 0 when the session ended with nothing missing; 1 when records are "
+        "missing or the trainer stayed away.",
     )
     ride.add_argument("--patient", metavar="P", required=True, help="the patient riding: an id or a name")
     ride.add_argument("--port", metavar="PATH", help="the trainer's serial port or a `softcrank sim` port "
                       "(default: the Pico found on USB)")
-    ride.add_argument("--confirm-caps", action="store_true", help="the trainer's caps are not this patient's (set "
-                      "for another, or the firmware's defaults): a therapist confirms the ride with the PIN (asked)")
     ride.add_argument("--work", type=_positive_int, metavar="MIN", help="work phase, minutes (default: the "
                       "trainer's current plan; clamped to the caps)")
     ride.add_argument("--every", type=_positive_int, default=30, metavar="S", help="a status line every S seconds "
                       "of riding (default 30)")
     ride.add_argument("--speed", type=_ride_speed, default=1.0, metavar="X", help="the trainer's clock runs X times "
                       "real time: only for a virtual trainer started with `softcrank sim --speed X` (default 1)")
+    ride.add_argument("--new", action="store_true", help="start a new session even when the ride log's "
+                      "unfinished session ended while softcrank was away (without it, ride reports how that "
+                      "one ended and exits)")
+    ride.add_argument("--give-up", type=_positive_int, default=60, metavar="S", help="give up (exit 1) when "
+                      "the trainer has not answered for S real seconds (default 60); running ride again "
+                      "carries on with the session")
+    ride.add_argument("--confirm-caps", action="store_true", help="a therapist confirms the caps on this trainer "
+                      "as they are, for this ride: caps set for another patient or the firmware's defaults, and "
+                      "caps the ride log cannot account for (asks the therapist's PIN once; logged)")
+    ride.add_argument("--by", default="the therapist", metavar="NAME", help="who confirms (with --confirm-caps)")
+    ride.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input (scripts, tests)")
 
     safety = sub.add_parser(
         "safety", help="measure the safety case's figures on the virtual trainer (several minutes)",
@@ -215,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(faults survived, frames fuzzed, samples lost, worst ticks to brake zero). Exit status 1 if "
         "any promise broke. Takes about 10 minutes with the defaults.",
     )
+    safety.add_argument("--kills", type=_count, default=20, metavar="N", help="kills of softcrank ride in the "
+                        "kill-and-restart loop (default 20; 0: no loop)")
     safety.add_argument("--frames", type=_count, default=10_000, metavar="N", help="fuzzed lines to send (default 10000; 0: no fuzz)")
     safety.add_argument("--soak-hours", type=_hours, default=8.0, metavar="H", help="virtual hours of soak (default 8; 0: no soak)")
     safety.add_argument("--seed", type=int, default=1, metavar="N", help="seed of the fuzz and the soak (default 1)")
@@ -231,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", action="append", choices=BENCH_GROUPS, metavar="GROUP",
                        help="only this group (repeatable): %s" % ", ".join(BENCH_GROUPS))
 
+    from .clinic import add_parsers as clinic_parsers
+
+    clinic_parsers(sub, db)
     decode = sub.add_parser(
         "decode", help="check and decode protocol frames from a file or standard input",
         description="Reads lines of softcrank frames (a capture of the serial port, say), checks each "

@@ -9,8 +9,18 @@ What it does by itself, and why:
 - a pause the trainer made because the laptop went silent is resumed once the link is back
   (trainer/session.py, which the app follows too): the host caused it, not the rider;
 - Ctrl-C (or SIGTERM) stops the session (the brake goes to zero) before it exits;
-- a lost link is retried for ever (the trainer carries on safely by itself: it holds the
-  resistance after 3 s without the host and pauses after 10 s); Ctrl-C gives up.
+- after any outage (this host killed and restarted, the cable out) it asks the trainer what
+  happened (trainer/recovery.py: HELLO's state letter and next_rec, not records that may have
+  been overwritten) and says it in one line: the same session carried on, or the session that
+  ended meanwhile and how (then it exits; `--new` starts another). A pause whose reason the
+  trainer no longer holds stops the session (resistance off): nobody can say who is riding;
+- a lost link is retried for `give_up_s` real seconds (the trainer carries on safely by itself:
+  it holds the resistance after 3 s without the host and pauses after 10 s); then ride exits 1
+  with why, and running it again carries on. So it never runs more than a minute after its
+  session ended on the trainer, whatever happened;
+- every gap is one line naming its first and last record (trainer/errors.py's Lost), never
+  the firmware's LOST events (one a sample while the ring overwrites);
+- goals the trainer's caps cut are named before the ride starts (trainer/plan.py).
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from __future__ import annotations
 import queue
 import signal
 import sys
+import threading
 import time
 from typing import Callable
 
@@ -30,10 +41,13 @@ from ..clinical.summary import summary_of
 from ..frames import Frame
 from ..store.ridelog import RideLog
 from ..trainer.link import CommandRefused, Link, LinkError, Lost
+from ..trainer.plan import clamped
 from ..trainer.recorder import Recorder
+from ..trainer.recovery import Found, recover
 from ..trainer.session import SilenceResume
 from ..trainer.timings import link_timings
-from ..trainer.whose_caps import not_this_patients
+from ..trainer.whose_caps import questions
+from .output import Lines
 from .signals import _interrupted
 
 __all__ = ["record_session", "RideError"]
@@ -47,22 +61,43 @@ class RideError(RuntimeError):
     """The session could not be started or recorded; the message says why."""
 
 
+class _LinkWatch:
+    """The link's state as ride needs it: handshakes so far, and since when it is down."""
+
+    def __init__(self) -> None:
+        self.handshakes = 0
+        self.down_since: float | None = None
+        self.lock = threading.Lock()
+
+    def state(self, state: str) -> None:
+        with self.lock:
+            if state == "connected":
+                self.handshakes += 1
+                self.down_since = None
+            elif self.down_since is None:
+                self.down_since = time.monotonic()
+
+
 def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_min: int | None = None,
                    every_s: int = 30, speed: float = 1.0, write: Callable[[str], object] = print,
-                   open_wait_s: float = 15.0, confirm_caps: Callable[[str, str], None] | None = None) -> dict:
+                   open_wait_s: float = 15.0, new: bool = False, give_up_s: float = 60.0,
+                   confirm_caps: Callable[[Link], None] | None = None) -> dict:
     """Record one session; returns {"session": id, "end_state": letter or None, "lost": [...]}.
 
     `speed`: the trainer's clock runs this many times real time (1 for a real trainer; a
     virtual one started with `softcrank sim --speed X`): the link's heartbeat and timeouts are
     scaled to match, so the trainer's 3 s hold and 10 s pause keep their meaning.
-
-    A new session starts only on caps set for this patient (whose_caps.py); otherwise
-    `confirm_caps(device_id, why)` must return (a therapist confirmed with the PIN) or the
-    ride is refused with why. A session the trainer is still riding is carried on regardless."""
+    `new`: start a session even if the ride log's unfinished one ended while this host was away.
+    `give_up_s`: real seconds without the trainer before RideError.
+    `confirm_caps(link)`: a therapist's confirmation (whose_caps.confirm, with the PIN) of the
+    trainer's caps as they are: a new session starts only on caps set for this patient that the
+    ride log can account for (whose_caps.questions); otherwise without it the ride stops before
+    START. A session the trainer is still riding is carried on regardless."""
     frames: queue.Queue = queue.Queue()
     sessions: queue.Queue = queue.Queue()
     recorder = Recorder(ridelog, patient_id, on_session=lambda sid, what: sessions.put((sid, what)))
     callbacks = recorder.link_callbacks()
+    watch = _LinkWatch()
 
     def on_frame(frame: Frame) -> None:
         recorder.on_frame(frame)
@@ -70,15 +105,14 @@ def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_
             frames.put(frame)
 
     def on_state(state: str, detail: str) -> None:
+        watch.state(state)
         if state in ("lost", "connecting") and detail:
             write("link: %s: %s" % (state, detail))
         elif state == "connected":
             write("link: connected (%s)" % detail)
 
     def on_lost(lost: Lost) -> None:
-        count = "an unknown number of" if lost.count is None else "%d" % lost.count
-        why = "the trainer restarted" if lost.reason == "restart" else "the trainer no longer held them"
-        write("link: %s records from %d could not be fetched: %s" % (count, lost.first, why))
+        write("link: " + lost.words())
 
     callbacks.update(on_frame=on_frame, on_lost=lambda lost: (recorder.lost_records(lost), on_lost(lost)))
     link = Link(port, on_state=on_state, **_timings(speed), **callbacks)
@@ -86,9 +120,13 @@ def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_
         link.open(wait=open_wait_s)
     except LinkError as e:
         raise RideError(str(e)) from e
+    ending = lambda sid: ended(ridelog.session(sid), ridelog)  # noqa: E731
     try:
-        session = _begin(link, recorder, sessions, work_min, write, confirm_caps)
-        return _follow(link, recorder, session, frames, sessions, every_s, write)
+        session, found = _begin(link, recorder, sessions, work_min, new, ending, write, confirm_caps)
+        if found is not None and found.action == "ended":
+            return _report(recorder, session, write)
+        _act(link, found, write)
+        return _follow(link, recorder, session, frames, sessions, every_s, write, watch, give_up_s, ending)
     except KeyboardInterrupt:
         if recorder.session_id is not None:
             _stop(link, recorder, sessions, write)
@@ -98,34 +136,59 @@ def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_
         ridelog.flush()
 
 
+def _account_for_caps(link: Link, recorder: Recorder, write: Callable[[str], object],
+                      confirm_caps: Callable[[Link], None] | None) -> None:
+    """No ride on caps the ride log cannot account for (trainer/capscheck.py), nor on another
+    patient's caps or the firmware's defaults (trainer/whose_caps.py), unless a therapist
+    confirms the caps as they are: one question, one PIN, each finding and the answer logged."""
+    found = questions(recorder.log, link, recorder.patient_id)
+    if not found:
+        return
+    for line in found.lines:
+        write("caps check: %s" % line)
+    if confirm_caps is None:
+        raise RideError("%s (above; logged): a therapist must set this patient's caps with `softcrank caps`, or "
+                        "check the unit and confirm the caps as they are with `softcrank ride --confirm-caps` "
+                        "(asks the PIN)" % found.short)
+    confirm_caps(link)
+    write("caps check: the therapist confirmed the trainer's caps as they are for this ride (logged)")
+
+
 def _timings(speed: float) -> dict:
     if speed <= 0:
         raise RideError("the speed must be above 0, got %r" % speed)
     return link_timings(speed)  # the link's real-time numbers scaled to the trainer's clock
 
 
-def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int | None,
-           write: Callable[[str], object], confirm_caps: Callable[[str, str], None] | None = None) -> int:
-    """Carry on with the trainer's unfinished session, or start one; returns its id."""
+def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int | None, new: bool,
+           ending: Callable[[int], str], write: Callable[[str], object],
+           confirm_caps: Callable[[Link], None] | None = None) -> tuple[int, Found | None]:
+    """Carry on with the ride log's unfinished session, report how it ended while this host
+    was away, or start one; returns the session's id and what the handshake found."""
     h = link.info["H"]
     caps, goals = link.info["C"], link.info["G"]
     write("trainer %s: firmware %s, protocol %d" % (h["device"], h["fw"], h["proto"]))
-    if recorder.resumed is not None and h["state"] in SESSION_STATES:
-        write("carrying on with session %d, which the trainer is still riding" % recorder.resumed)
-        return recorder.resumed
-    if h["state"] in SESSION_STATES:
+    state = h["state"]
+    if recorder.resumed is not None:
+        found = recover(link, recorder, recorder.resumed, ending=ending)
+        if found is None:
+            raise RideError("the trainer's records since session %d did not arrive: run softcrank ride "
+                            "again to carry on" % recorder.resumed)
+        if found.action != "ended":
+            write("found: " + found.line)
+            return found.session, found
+        if not new:
+            write("found: %s; nothing more to record (softcrank ride --new starts another session)" % found.line)
+            return found.session, found
+        write("found: %s; starting a new session (--new)" % found.line)
+        state = recorder.newest["state"] if recorder.newest is not None else state
+    if state in SESSION_STATES:
         raise RideError("the trainer is already in a session that this ride log does not know "
                         "(another laptop started it?): stop it there first")
-    if h["state"] in ("E", "F"):
+    if state in ("E", "F"):
         raise RideError("the trainer is %s: check the rider and the unit, then clear it with STOP"
-                        % console.STATE_WORDS[h["state"]])
-    why = not_this_patients(caps, recorder.patient_id, recorder.log)
-    if why:
-        if confirm_caps is None:
-            raise RideError("%s: a therapist must set this patient's caps, or confirm the ride with "
-                            "--confirm-caps (asks the PIN)" % why)
-        confirm_caps(h["device"], why)  # raises if the therapist did not confirm
-        write("riding on other caps, confirmed by the therapist: %s" % why)
+                        % console.STATE_WORDS[state])
+    _account_for_caps(link, recorder, write, confirm_caps)
     if work_min is not None:
         try:
             goals = link.command("GOALS", work_min, goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])[0]
@@ -133,6 +196,9 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
             raise RideError("the trainer refused the plan: %s" % e) from e
     write("caps: resistance <= %d %%, cadence <= %d rpm, session <= %d min, ramp %d %%/min"
           % (caps["max_res_pct"], caps["max_cad_rpm"], caps["max_dur_min"], caps["ramp_pct_min"]))
+    cut = clamped({"dur_min": work_min}, goals, caps)
+    if cut:
+        write(cut)
     write("plan: %d min warm-up, %d min work at %d %%, cadence %d-%d rpm, %d min cool-down"
           % (caps["warmup_s"] // 60, goals["dur_min"], goals["res_pct"], goals["cad_lo_rpm"],
              goals["cad_hi_rpm"], caps["cooldown_s"] // 60))
@@ -154,11 +220,23 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
             continue
         if what == "started":
             write("session %d started" % sid)
-            return sid
+            return sid, None
+
+
+def _act(link: Link, found: Found | None, write: Callable[[str], object]) -> None:
+    """What a handshake's finding asks of the host: only "stop" is sent from here (a "resume"
+    is SilenceResume's, on live telemetry)."""
+    if found is None or found.action != "stop":
+        return
+    try:
+        link.command("STOP")
+    except LinkError as e:
+        write("could not stop the session (%s): the trainer keeps it paused, resistance off" % e)
 
 
 def _follow(link: Link, recorder: Recorder, session: int, frames: queue.Queue, sessions: queue.Queue,
-            every_s: int, write: Callable[[str], object]) -> dict:
+            every_s: int, write: Callable[[str], object], watch: _LinkWatch, give_up_s: float,
+            ending: Callable[[int], str]) -> dict:
     """Print status lines and events until the session has ended."""
     status = console.Status()
     goals = recorder.goals
@@ -166,9 +244,24 @@ def _follow(link: Link, recorder: Recorder, session: int, frames: queue.Queue, s
     start_ms = _start_ms(recorder.log, session)
     silence = SilenceResume.from_log(recorder.log, session)  # a pause from before this host, too
     next_status = 0
+    handshakes = watch.handshakes
     write(console.STATUS_HEADER)
     while not _ended(sessions, session):
         _check_storing(recorder)
+        with watch.lock:
+            down_since, now_handshakes = watch.down_since, watch.handshakes
+        if down_since is not None and time.monotonic() - down_since > give_up_s:
+            raise RideError("the trainer has not answered for %.0f s (%s): giving up; session %d is kept, and "
+                            "softcrank ride carries on with it once the trainer is back"
+                            % (time.monotonic() - down_since, link.detail, session))
+        if now_handshakes != handshakes and link.state == "connected":
+            handshakes = now_handshakes  # the link came back: ask the trainer what happened meanwhile
+            found = recover(link, recorder, session, ending=ending)
+            if found is not None:
+                write("found: " + found.line)
+                if found.action == "ended":
+                    break
+                _act(link, found, write)
         try:
             frame = frames.get(timeout=0.5)
         except queue.Empty:
@@ -179,8 +272,9 @@ def _follow(link: Link, recorder: Recorder, session: int, frames: queue.Queue, s
             start_ms = frame["t_ms"]
         elapsed = (frame["t_ms"] - start_ms) % P.REC_MODULO // 1000
         if frame.type == "E":
-            write(console.event_line(frame, elapsed))
             silence.event(frame)
+            if frame["event"] != "LOST":  # the link's own line names each gap once, with its range
+                write(console.event_line(frame, elapsed))
             continue
         status.add(frame)
         if elapsed >= next_status:
@@ -244,36 +338,34 @@ def _start_ms(ridelog: RideLog, session: int) -> int | None:
 
 def ride_command(args) -> int:
     from . import logs as logcmds
-    from ..store.ridelog import RideLog, RideLogError
-    from ..trainer.therapist import PinRefused
+    from ..store.opening import open_store
+    from ..store.ridelog import RideLogError
+    from ..trainer.therapist import TherapistError
+    from .caps import Refused
 
     signal.signal(signal.SIGTERM, _interrupted)  # a service manager's stop: end the session cleanly
     try:
-        with RideLog(args.db) as log:
+        with open_store(args.db, create=False) as log:  # a file or a clinic store's URL; a mistyped --db is no new log
             patient = logcmds.find_patient(log, args.patient)
+            confirm = None
+            if args.confirm_caps:
+                from ..trainer import whose_caps
+                from .caps import read_pin
+
+                def confirm(link):  # one PIN for both questions (whose_caps.py); both logged
+                    whose_caps.confirm(log, link, read_pin("therapist PIN: ", args.pin_stdin), args.by, patient["id"])
             result = record_session(log, patient["id"], args.port, work_min=args.work, every_s=args.every,
-                                    speed=args.speed, write=lambda line: print(line, flush=True),
-                                    confirm_caps=_pin_confirmation(log, patient["id"]) if args.confirm_caps else None)
+                                    speed=args.speed, write=Lines(), new=args.new, give_up_s=args.give_up,
+                                    confirm_caps=confirm)
     except logcmds.NotFound as e:
         print("softcrank ride: %s" % e, file=sys.stderr)
         return 2
-    except (RideError, RideLogError, OSError, PinRefused) as e:
+    except BrokenPipeError:
+        raise  # main's guard: a quiet exit 0
+    except (RideError, RideLogError, OSError, TherapistError, Refused) as e:
         print("softcrank ride: %s" % e, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     return 0 if result["missing"] == 0 and not result["lost"] else 1
 
-
-def _pin_confirmation(log: RideLog, patient_id: int) -> Callable[[str, str], None]:
-    """--confirm-caps: the therapist's PIN, asked when the caps are not this patient's (from
-    the terminal without echo, or one line of standard input when it is not a terminal)."""
-    import getpass
-
-    from ..trainer.whose_caps import confirm_other_caps
-
-    def confirm(device_id: str, why: str) -> None:
-        print("%s." % why, flush=True)
-        pin = getpass.getpass("Therapist's PIN to ride anyway: ") if sys.stdin.isatty() else sys.stdin.readline()
-        confirm_other_caps(log, pin.strip(), patient_id, device_id, why)
-    return confirm

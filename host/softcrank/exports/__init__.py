@@ -7,7 +7,12 @@ encoder, one record a second), so a 2-hour 50 Hz session never sits in memory as
 
 `export()` writes to a binary stream; `export_file()` writes a file atomically: into a
 temporary file beside it, then renamed over it, so a failed export never leaves half a file
-and an existing file is only replaced by a complete one. Both check first that there is
+and an existing file is only replaced by a complete one. The temporary file is named
+`.NAME.PID.RANDOM.part`; an export killed before it could remove its own leaves one, so every
+export first removes the ones of NAME in the same folder whose process is gone (and the older
+`.NAME.RANDOM.part` ones, from before the PID was in the name). `-o` on a symbolic link writes
+through it: the file the link points to is replaced, the link stays. A write that fails names
+the user's path, never the temporary file. Both check first that there is
 something to export: an unknown session, an empty one as FIT or TCX (both formats need
 at least one record), or a session still in progress without `partial=True` (the file would
 look complete), is an ExportError before anything is written. A partial export says so in the
@@ -20,8 +25,10 @@ or raises: a full disk is an OSError, never a truncated file that looks whole.
 
 from __future__ import annotations
 
+import glob
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -77,10 +84,15 @@ def export(ridelog: RideLog, session_id: int, fmt: str, out: BinaryIO, partial: 
 
 def export_file(ridelog: RideLog, session_id: int, fmt: str, path: str | os.PathLike, partial: bool = False) -> int:
     """export() into a file, atomically (see the module docstring). An unwritable path raises
-    OSError, and leaves nothing behind."""
+    OSError naming `path`, and leaves nothing behind."""
     check(ridelog, session_id, fmt, partial)
-    path = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=".%s." % path.name, suffix=".part", dir=path.parent)
+    given = Path(path)
+    path = Path(os.path.realpath(given)) if given.is_symlink() else given  # through the link, not over it
+    remove_leftovers(path)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=".%s.%d." % (path.name, os.getpid()), suffix=".part", dir=path.parent)
+    except OSError as e:
+        raise OSError(e.errno, "cannot write %s: %s" % (given, e.strerror or e)) from None
     try:
         with os.fdopen(fd, "wb") as file:
             count = FORMATS[fmt](ridelog, session_id, file, partial)
@@ -88,13 +100,53 @@ def export_file(ridelog: RideLog, session_id: int, fmt: str, path: str | os.Path
             os.fsync(file.fileno())
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes it private; an export is an ordinary file
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(temp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError):
+            raise OSError(e.errno, "cannot write %s: %s" % (given, e.strerror or e)) from None
         raise
     return count
+
+
+_LEFTOVER = re.compile(r"^\.(?P<name>.+?)\.(?:(?P<pid>\d+)\.)?[A-Za-z0-9_]+\.part$")
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Remove the temporary files that earlier exports to `path` left when they were killed:
+    `.NAME.PID.RANDOM.part` whose process is gone, and `.NAME.RANDOM.part` from before the PID
+    was in the name. Returns what was removed; one that cannot be removed is left."""
+    removed = []
+    try:
+        candidates = list(path.parent.glob(".%s.*.part" % glob.escape(path.name)))
+    except OSError:
+        return removed
+    for temp in candidates:
+        match = _LEFTOVER.match(temp.name)
+        if match is None or match["name"] != path.name:
+            continue
+        if match["pid"] is not None and _alive(int(match["pid"])):
+            continue  # another export of the same file, running now
+        try:
+            temp.unlink()
+            removed.append(temp)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process is not writing it yet: a leftover of a run that had our PID
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _umask() -> int:

@@ -32,10 +32,10 @@ from softcrank_fw import protocol as P
 
 from softcrank.clinical.words import EVENT_WORDS, event_line
 from softcrank.store.ridelog import RideLog
-from softcrank.clinical.summary import pedal_power_w, summary_of
+from softcrank.clinical.summary import summary_of
 
 from .about import about
-from .timeline import Clock, start_t_ms, timeline
+from .timeline import Clock, start_t_ms, timed_rows
 
 __all__ = ["COLUMNS", "LEGEND_PREFIX", "legend", "write_csv"]
 
@@ -82,10 +82,11 @@ def write_csv(ridelog: RideLog, session_id: int, out: BinaryIO, partial: bool = 
         text.write("".join("%s%s\r\n" % (LEGEND_PREFIX, line) for line in legend(ridelog, session_id, partial)))
         text.write(",".join(COLUMNS) + "\r\n")
         count, rows = 0, []
-        for s, elapsed_ms, _ in timeline(ridelog, session_id):
-            left, right = pedal_power_w(s)
-            rows.append(_ROW % (s.rec, elapsed_ms / 1000, s.t_ms / 1000, s.state, s.cad_drpm / 10, s.force_l_dn / 10,
-                                s.force_r_dn / 10, left, right, s.res_pm / 10, s.left_s, s.flags))
+        row, append = _ROW, rows.append
+        for (rec, t_ms, state, cad, force_l, force_r, res, left_s, flags), elapsed_ms, _, left, right in timed_rows(
+                ridelog, session_id):
+            append(row % (rec, elapsed_ms / 1000, t_ms / 1000, state, cad / 10, force_l / 10, force_r / 10, left, right,
+                          res / 10, left_s, flags))
             if len(rows) == _ROWS_PER_WRITE:
                 count += len(rows)
                 text.write("".join(rows))

@@ -58,10 +58,10 @@ from garmin_fit_sdk import FIT_EPOCH_S, Encoder, Profile
 
 from softcrank import __version__
 from softcrank.store.ridelog import RideLog
-from softcrank.clinical.summary import summarize, whole
+from softcrank.clinical.summary import summary_of, whole
 
 from .about import About, about
-from .timeline import Second, Seconds, session_start, start_t_ms
+from .timeline import Second, seconds, session_start
 
 __all__ = ["write_fit"]
 
@@ -132,11 +132,8 @@ def write_fit(ridelog: RideLog, session_id: int, out: BinaryIO, partial: bool = 
                                        "software_version": _version_number()})
     fit.on_mesg(_MESG["EVENT"], {"timestamp": t0, "event": "timer", "event_type": "start"})
     records = _Records(fit, t0)
-    points = Seconds(start_t_ms(ridelog, session_id))
-    # One pass over the samples: the summary's totals and the records together.
-    summary = summarize(ridelog, session_id, each=lambda sample, dt_ms: records.write(points.add(sample, dt_ms)),
-                        fatigue=False)
-    records.write(points.end())
+    seconds(ridelog, session_id, records.write)  # one pass over the samples
+    summary = summary_of(ridelog, session_id)  # the totals the ride log keeps
     end = max(records.last, t0 + math.ceil(summary.duration_s))
     fit.on_mesg(_MESG["EVENT"], {"timestamp": end, "event": "timer", "event_type": "stop_all"})
     totals = _totals(about(ridelog, session_id, summary, partial), t0, end, records.max_power)
@@ -161,9 +158,7 @@ class _Records:
         self.last = t0
         self.paused = False
 
-    def write(self, second: Second | None) -> None:
-        if second is None:
-            return
+    def write(self, second: Second) -> None:
         self.last = self.t0 + second.at_s
         if (second.state == "P") != self.paused:
             self.paused = not self.paused

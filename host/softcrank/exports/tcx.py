@@ -36,10 +36,10 @@ from xml.sax.saxutils import escape, quoteattr
 
 from softcrank import __version__
 from softcrank.store.ridelog import RideLog
-from softcrank.clinical.summary import CRANK_LENGTH_M, phase, summarize, whole
+from softcrank.clinical.summary import CRANK_LENGTH_M, phase, summary_of, whole
 
 from .about import About, about
-from .timeline import Second, Seconds, session_start, start_t_ms
+from .timeline import Second, seconds, session_start
 
 __all__ = ["write_tcx", "TCX_NS", "TPX_NS"]
 
@@ -66,11 +66,8 @@ def write_tcx(ridelog: RideLog, session_id: int, out: BinaryIO, partial: bool = 
     start = session_start(session)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="\n") as track:
         points = _Track(track, start)
-        seconds = Seconds(start_t_ms(ridelog, session_id))
-        # One pass over the samples: the summary's totals and the trackpoints together.
-        s = summarize(ridelog, session_id, each=lambda sample, dt_ms: points.write(seconds.add(sample, dt_ms)),
-                      fatigue=False)
-        points.write(seconds.end())
+        seconds(ridelog, session_id, points.write)  # one pass over the samples
+        s = summary_of(ridelog, session_id)  # the totals the ride log keeps
         track.seek(0)
         text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
         try:
@@ -88,9 +85,7 @@ class _Track:
         self.track, self.start = track, start
         self.count = self.max_watts = 0
 
-    def write(self, second: Second | None) -> None:
-        if second is None:
-            return
+    def write(self, second: Second) -> None:
         watts = whole(second.power_l_w + second.power_r_w)
         self.max_watts = max(self.max_watts, watts)
         self.track.write(_POINT % (_time(self.start + timedelta(seconds=second.at_s)), _rpm(second.cadence_rpm), watts))

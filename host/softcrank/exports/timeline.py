@@ -23,22 +23,23 @@ missing) gets no point, so the point count is the number of seconds covered. In 
 
 The samples are evenly spaced within a second at any one rate, so the mean of a second's
 samples is also their time-weighted mean. Nothing here holds more than one second's sums.
-Seconds takes the samples pushed, so an export can build its points in the same pass over
-the ride log as the summary's totals (summarize's `each`).
+seconds() makes them in one pass over plain rows; the session's figures come from the sums
+the ride log keeps (summary.summary_of), so an export reads the samples once and sums
+nothing twice.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from softcrank_fw import protocol as P
 from softcrank_fw.ring import rec_diff
 
 from softcrank.store.ridelog import RideLog, Sample
-from softcrank.clinical.summary import pedal_power_w, timed
+from softcrank.clinical.summary import MAX_SAMPLE_STEP_MS, PEDAL_TRAVEL_M, PEDALLING
 
-__all__ = ["Clock", "Second", "Seconds", "session_start", "start_t_ms", "timeline"]
+__all__ = ["Clock", "Second", "seconds", "session_start", "start_t_ms", "timed_rows", "timeline"]
 
 
 class Second(NamedTuple):
@@ -87,53 +88,68 @@ class Clock:
         return self._elapsed
 
 
-class Seconds:
-    """Samples in, seconds out: add() each sample with the ms it stands for (summary.timed);
-    it returns the second before, once a sample of a later second shows it complete; end()
-    returns the last. Holds one second's sums, never the samples."""
+def timed_rows(ridelog: RideLog, session_id: int) -> Iterator[tuple[tuple, int, int, float, float]]:
+    """(row, time after START in ms, ms it stands for, left power W, right power W) for each
+    sample, lazily, the row a plain tuple of Sample's fields: timeline() and pedal_power_w
+    without a Sample or a call per row, for the exports, which go through every sample. The
+    arithmetic is Clock's, summary.timed's (step_ms) and summary.pedal_power_w's (force / 10 x
+    pedal speed, in that order; 0 outside the pedalling phases), inlined:
+    tests/host/test_export_bytes.py holds the exports to the bytes they made before."""
+    start = start_t_ms(ridelog, session_id)
+    modulo, cap, travel = P.REC_MODULO, MAX_SAMPLE_STEP_MS, PEDAL_TRAVEL_M
+    previous, elapsed, step, left, right = None, 0, 0, 0.0, 0.0
+    for rows in ridelog.sample_rows(session_id):
+        for row in rows:
+            if previous is None:
+                elapsed = 0 if start is None else rec_diff(row[1], start)
+            else:
+                step = (row[1] - previous[1]) % modulo
+                yield previous, elapsed, step if step < cap else cap, left, right
+                elapsed += step
+            previous = row
+            if row[2] in PEDALLING:
+                speed = travel * abs(row[3]) / 600
+                left = (row[4] if row[4] > 0 else 0) / 10 * speed
+                right = (row[5] if row[5] > 0 else 0) / 10 * speed
+            else:
+                left = right = 0.0
+    if previous is not None:
+        yield previous, elapsed, step if step < cap else cap, left, right
 
-    def __init__(self, start_t_ms: int | None) -> None:
-        self._clock = Clock(start_t_ms)
-        self._index: int | None = None
-        self._count = 0
-        self._sums = [0.0] * 6  # cadence, left and right force, left and right power, resistance
-        self._state = ""
-        self._work = self._revolutions = 0.0
 
-    def add(self, sample: Sample, dt_ms: int) -> Second | None:
-        k = self._clock(sample) // 1000
-        done = self.end() if k != self._index else None
-        self._index = k
+def seconds(ridelog: RideLog, session_id: int, each: Callable[[Second], object]) -> None:
+    """Hand `each` every second of the session, in order (see the module docstring): one pass
+    over the samples, holding one second's sums."""
+    index = None
+    count, s0, s1, s2, s3, s4, s5, state = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, ""
+    work = revolutions = 0.0
+    for (_, _, state_now, cad, force_l, force_r, res, _, _), elapsed, dt_ms, left, right in timed_rows(ridelog,
+                                                                                                       session_id):
+        k = elapsed // 1000
+        if k != index:
+            if count:
+                each(Second(index, count, state, s0 / count, s1 / count, s2 / count, s3 / count, s4 / count,
+                            s5 / count, work, revolutions))
+                count, s0, s1, s2, s3, s4, s5 = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+            index = k
         dt = dt_ms / 1000
-        rpm = abs(sample.cad_drpm) / 10
-        left, right = pedal_power_w(sample)
-        sums = self._sums
-        sums[0] += rpm
-        sums[1] += sample.force_l_dn / 10
-        sums[2] += sample.force_r_dn / 10
-        sums[3] += left
-        sums[4] += right
-        sums[5] += sample.res_pm / 10
-        self._count += 1
-        self._state = sample.state
-        self._work += (left + right) * dt
-        self._revolutions += rpm / 60 * dt
-        return done
-
-    def end(self) -> Second | None:
-        """The second being filled (None if there is none), and start afresh."""
-        if not self._count:
-            return None
-        n, sums = self._count, self._sums
-        assert self._index is not None
-        second = Second(self._index, n, self._state, *(total / n for total in sums), self._work, self._revolutions)
-        self._count, self._sums = 0, [0.0] * 6
-        return second
+        rpm = abs(cad) / 10
+        s0 += rpm
+        s1 += force_l / 10
+        s2 += force_r / 10
+        s3 += left
+        s4 += right
+        s5 += res / 10
+        count += 1
+        state = state_now
+        work += (left + right) * dt
+        revolutions += rpm / 60 * dt
+    if count:
+        each(Second(index, count, state, s0 / count, s1 / count, s2 / count, s3 / count, s4 / count, s5 / count,
+                    work, revolutions))
 
 
 def timeline(ridelog: RideLog, session_id: int) -> Iterator[tuple[Sample, int, int]]:
     """Each sample, lazily, with its time after START and the time it stands for (both ms)."""
-    clock = Clock(start_t_ms(ridelog, session_id))
-    for sample, dt_ms in timed(ridelog.samples(session_id)):
-        yield sample, clock(sample), dt_ms
-
+    for row, elapsed, dt_ms, _, _ in timed_rows(ridelog, session_id):
+        yield Sample._make(row), elapsed, dt_ms

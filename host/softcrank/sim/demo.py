@@ -21,7 +21,7 @@ from ..boardfiles import scenario_path
 from ..clinical import words as console
 from ..frames import Commander, Frame, FrameError, parse
 from ..trainer.therapist import caps_tag, with_patient
-from .interpreter import environment, micropython
+from ..boardfiles.interpreter import environment, micropython
 
 # DEMO ONLY: the CAPS key of the demo's virtual trainer. It is public (it is right here), so it
 # protects nothing: never put it on a real trainer. `softcrank deploy` writes a random key.

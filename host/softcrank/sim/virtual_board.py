@@ -10,9 +10,11 @@ Pico. Behind it, like a Pico:
 - when the interpreter ends (machine.soft_reset(), a crash), the board reboots.
 
 The interpreter's output goes through a non-blocking pipe, which a relay thread copies to the
-pseudo-terminal. A frame of up to 4096 bytes goes into a pipe whole or not at all, so when
-the host stops reading, the firmware's writes are refused at once (the link retries later)
-and its control tick never waits: exactly how it must behave on a Pico's USB port.
+pseudo-terminal: the USB cable and the host's USB stack. Like a host's, it takes only so much
+that the program on the host has not read (HOST_BUFFER bytes, then the pipe's PIPE_BYTES),
+and then stops taking; the board's model of the Pico's USB driver (softcrank_sim/usbcdc.py)
+then sees its 256-byte FIFO fill, and a write into it waits up to 500 ms, as on a Pico. So a
+host that stops reading does to the virtual trainer what it does to a Pico, within seconds.
 
 For tests of a host's link, `unplug()` and `plug()` pull and reconnect the virtual USB cable
 (see unplug). `key` puts a CAPS key (device.key) on a new flash, as `softcrank deploy` would:
@@ -37,18 +39,23 @@ import os
 import pathlib
 import select
 import shutil
+import struct
 import subprocess
 import tempfile
+import termios
 import threading
 import time
 import tty
 
 from ..boardfiles import image
-from .interpreter import micropython
+from ..boardfiles.interpreter import micropython
 
 HEAP = "192K"  # about what a Pico leaves for Python
-_PENDING_MAX = 64 * 1024  # bytes held for a host that is not reading, before the pipe backs up
-WATCHDOG_S = 2.0  # the Pico's WDT_TIMEOUT_MS (softcrank_pico/ticker.py), in real time as there
+_PENDING_MAX = 1024  # bytes the relay holds from the board, before the pipe backs up
+HOST_BUFFER = 2048  # bytes the host's program has not read, before the relay stops sending
+PIPE_BYTES = 4096  # the board's output pipe (the smallest Linux allows: one page)
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux; Python 3.10+ names it)
+WATCHDOG_S = 2.0  # real time: the Pico's is 250 ms (softcrank_pico/ticker.py), but a shared PC can stall a process longer
 CHIP_RESET = "chip_reset"  # the virtual chip's reset-reason register (softcrank_sim/resets.py)
 
 
@@ -63,13 +70,15 @@ class VirtualBoard:
 
     def __init__(self, scenario: str | None = None, seed: int | None = None, speed: float = 1.0,
                  flash: str | os.PathLike | None = None, replay: str | None = None,
-                 key: bytes | None = None, watchdog_s: float = WATCHDOG_S) -> None:
+                 key: bytes | None = None, watchdog_s: float = WATCHDOG_S, ticks: str | None = None) -> None:
         self._own_flash = flash is None
         self._key = key
         self.flash = pathlib.Path(tempfile.mkdtemp(prefix="softcrank-flash-") if flash is None else flash)
         self.config = {"speed": speed}
         if seed is not None:
             self.config["seed"] = seed
+        if ticks is not None:  # "timer" (the default) or "loop": softcrank_sim/board.py
+            self.config["ticks"] = ticks
         self._files = {"scenario": scenario, "replay": replay}
         self.port = ""
         self.boots = 0
@@ -187,6 +196,10 @@ class VirtualBoard:
         wd_r, wd_w = os.pipe()
         flags = fcntl.fcntl(out_w, fcntl.F_GETFL)
         fcntl.fcntl(out_w, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        try:
+            fcntl.fcntl(out_w, _F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:  # not Linux: a larger pipe only delays the back-pressure
+            pass
         env = dict(os.environ, MICROPYPATH=".frozen" + os.pathsep + str(self.flash),
                    SOFTCRANK_WATCHDOG_FD=str(wd_w))
         proc = subprocess.Popen([micropython(), "-X", "heapsize=" + HEAP, "-i", "main.py"],
@@ -216,6 +229,13 @@ class VirtualBoard:
                 self.brake_ppm, self.armed = 0, False  # a reset: every pin an input, the brake off
                 if not self._stop.is_set():
                     self.resets.append((time.monotonic(), why, time.monotonic() - self.last_feed))
+
+    def _host_unread(self) -> int:
+        """Bytes waiting in the pseudo-terminal for the host's program to read."""
+        try:
+            return struct.unpack("i", fcntl.ioctl(self._slave, termios.TIOCINQ, b"\0\0\0\0"))[0]
+        except OSError:
+            return 0
 
     def _watchdog(self, data: bytes) -> str | None:
         """Take the firmware's feeds ("w PPM"), stop ("s PPM") and reset ("r 0") lines;
@@ -248,7 +268,7 @@ class VirtualBoard:
             if cut:
                 pending = b""
             readers = [self._master] + fed + ([from_board] if len(pending) < _PENDING_MAX else [])
-            writers = [self._master] if pending else []
+            writers = [self._master] if pending and self._host_unread() < HOST_BUFFER else []
             try:
                 readable, writable, _ = select.select(readers, writers, [], 0.05)
             except (OSError, ValueError):

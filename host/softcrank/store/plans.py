@@ -66,10 +66,11 @@ class Plans:
 
     @_locked
     def current_plan(self, patient_id: int) -> dict:
-        """The patient's latest plan: {"goals": {...}, "sessions_per_week": n, "set_at", "set_by"};
+        """The patient's latest plan (by when it was set: a plan pulled from the clinic may be
+        older than one set here, store/sync.py): {"goals": {...}, "sessions_per_week": n, "set_at", "set_by"};
         without one, the firmware's default goals under the current caps, 3 sessions a week."""
         self._require_patient(self._db, patient_id)
-        rows = self._read("SELECT * FROM plans WHERE patient_id = ? ORDER BY id DESC LIMIT 1", (patient_id,))
+        rows = self._read("SELECT * FROM plans WHERE patient_id = ? ORDER BY set_at DESC, id DESC LIMIT 1", (patient_id,))
         if rows:
             row = rows[0]
             return {"goals": {name: row[name] for name in GOAL_NAMES}, "sessions_per_week": row["sessions_per_week"],

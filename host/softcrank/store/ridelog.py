@@ -46,6 +46,7 @@ from .plans import Plans
 from .schema import MIGRATIONS
 from .sessions import Sessions
 from .summaries import Summaries
+from .sums import KeptSums
 
 __all__ = [
     "RideLog", "RideLogError", "Sample", "Event", "Gap", "default_path",
@@ -55,14 +56,19 @@ __all__ = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class RideLog(Patients, Plans, Auth, Sessions, Summaries):
+class RideLog(Patients, Plans, Auth, Sessions, Summaries, KeptSums):
     """The ride log in one SQLite file. Every refusal raises RideLogError before writing.
 
     `batch_size` and `max_delay_s` say when added records are committed (BATCH_SIZE,
-    MAX_DELAY_S); `clock` gives the wall-clock timestamps (ISO-8601 UTC) it stores."""
+    MAX_DELAY_S); `clock` gives the wall-clock timestamps (ISO-8601 UTC) it stores.
+    `keep_sums=False` stores samples without keeping the summary's sums (sums.py): the
+    sessions it writes to then summarize from every sample, as before schema 9.
+    `create=False` opens only an existing file: a command that only reads or adds to a ride
+    log must not turn a mistyped --db into a new empty log."""
 
     def __init__(self, path: str | os.PathLike | None = None, *, batch_size: int = BATCH_SIZE,
-                 max_delay_s: float = MAX_DELAY_S, clock: Callable[[], str] = _utc_now) -> None:
+                 max_delay_s: float = MAX_DELAY_S, clock: Callable[[], str] = _utc_now,
+                 keep_sums: bool = True, create: bool = True) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise RideLogError("batch_size must be a positive integer, got %r" % (batch_size,))
         if not isinstance(max_delay_s, (int, float)) or not max_delay_s >= 0:
@@ -71,12 +77,13 @@ class RideLog(Patients, Plans, Auth, Sessions, Summaries):
         self.batch_size = batch_size
         self.max_delay_s = max_delay_s
         self._clock = clock
+        self.keep_sums = keep_sums
         self._lock = threading.RLock()
         self._samples: list[tuple] = []  # rows not committed yet
         self._events: list[tuple] = []
         self._pending_since = 0.0  # time.monotonic() when the oldest pending record was added
         self._start_recs: dict[int, int] = {}
-        self._db = _connect(self.path)
+        self._db = _connect(self.path, create)
         try:
             self._migrate()
         except BaseException:
@@ -120,6 +127,9 @@ class RideLog(Patients, Plans, Auth, Sessions, Summaries):
             if db.in_transaction:
                 db.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
+                text = str(exc).lower()
+                if "locked" in text or "readonly" in text or "read-only" in text:
+                    raise _opening_error(self.path, exc) from exc  # not damage: say which
                 raise RideLogError("%s: %s" % (what, exc)) from exc
             raise
 
@@ -132,10 +142,14 @@ class RideLog(Patients, Plans, Auth, Sessions, Summaries):
 
 # --- helpers ------------------------------------------------------------------------------
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """Open the file and check it is a ride log this code can use, without writing to it."""
+def _connect(path: Path, create: bool = True) -> sqlite3.Connection:
+    """Open the file and check it is a ride log this code can use, without writing to it.
+    A locked file, a read-only one and a damaged one each get their own words."""
     if path.is_dir():
         raise RideLogError("%s is a folder, not a ride log file" % path)
+    if not create and not path.exists():
+        raise RideLogError("no ride log at %s (nothing was created): check the path, or start with `softcrank "
+                           "patients --add NAME` or the app, which create one" % path)
     try:
         if path.exists():
             with open(path, "rb") as file:
@@ -160,9 +174,21 @@ def _connect(path: Path) -> sqlite3.Connection:
     except BaseException as exc:
         db.close()
         if isinstance(exc, sqlite3.Error):
-            raise RideLogError("cannot use the ride log %s: %s" % (path, exc)) from exc
+            raise _opening_error(path, exc) from exc
         raise
     return db
+
+
+def _opening_error(path: Path, exc: sqlite3.Error) -> RideLogError:
+    """Why SQLite would not open the file, in words: locked and read-only are not damage."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return RideLogError("%s is locked by another program (another softcrank writing to it?): try again once it "
+                            "has finished; the file was left as it is" % path)
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return RideLogError("%s is read-only (softcrank must write to it and to its folder, for SQLite's journal): "
+                            "give write permission, or copy it somewhere writable" % path)
+    return RideLogError("%s is damaged or not a SQLite database (%s); it was left as it is" % (path, exc))
 
 
 def _check_identity(db: sqlite3.Connection, path: Path) -> None:
@@ -172,8 +198,7 @@ def _check_identity(db: sqlite3.Connection, path: Path) -> None:
         app_id = db.execute("PRAGMA application_id").fetchone()[0]
         objects = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise RideLogError("%s is damaged or not a SQLite database (%s); it was left as it is"
-                           % (path, exc)) from exc
+        raise _opening_error(path, exc) from exc
     if app_id != APPLICATION_ID and (app_id or version or objects):
         raise RideLogError("%s is a SQLite database but not a softcrank ride log; it was left as it is" % path)
 

@@ -158,10 +158,79 @@ def _v7(db: sqlite3.Connection, now: str) -> None:
         db.execute("UPDATE %s SET spasm_r_n = spasm_n" % table)
 
 
+# A clinic-wide identity for every row that sync moves (store/sync.py, docs/clinic.md): 32 hex
+# digits of randomness made where the row is made, so two laptops never make the same one.
+_NEW_UID = "lower(hex(randomblob(16)))"
+_SYNCED = ("patients", "plans", "caps_history", "auth_audit", "sessions")
+
+
 def _v8(db: sqlite3.Connection, now: str) -> None:
+    """Clinic sync: a `uid` on each row sync moves (patients, plans, caps, audit, sessions),
+    made at creation by a trigger (so every part that inserts gets one unchanged) and filled in
+    now for the rows already there; and `store_info`, this log's own uid, which names the
+    laptop in the clinic store."""
+    for table in _SYNCED:
+        db.execute("ALTER TABLE %s ADD COLUMN uid TEXT" % table)
+        db.execute("UPDATE %s SET uid = %s" % (table, _NEW_UID))
+        db.execute("CREATE UNIQUE INDEX %s_by_uid ON %s (uid)" % (table, table))
+        db.execute("CREATE TRIGGER %s_uid AFTER INSERT ON %s WHEN NEW.uid IS NULL BEGIN "
+                   "UPDATE %s SET uid = %s WHERE rowid = NEW.rowid; END" % (table, table, table, _NEW_UID))
+    db.execute("""CREATE TABLE store_info (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        uid TEXT NOT NULL,
+        created_at TEXT NOT NULL)""")
+    db.execute("INSERT INTO store_info (id, uid, created_at) VALUES (1, %s, ?)" % _NEW_UID, (now,))
+
+
+def _v9(db: sqlite3.Connection, now: str) -> None:
+    """The summary's sums, kept as samples are stored (sums.py): per block of record positions,
+    as the JSON text of clinical/summary.py's Sums (WITHOUT ROWID: one b-tree, one page less to
+    write a commit), and in sessions.sums_kept the version of the arithmetic while the blocks
+    are complete. Sessions stored before have none (NULL): they are summarized from every
+    sample, as before."""
+    db.execute("ALTER TABLE sessions ADD COLUMN sums_kept INTEGER")
+    db.execute("""CREATE TABLE sample_sums (
+        session_id INTEGER NOT NULL REFERENCES sessions (id),
+        block INTEGER NOT NULL,
+        sums TEXT NOT NULL,
+        PRIMARY KEY (session_id, block)) WITHOUT ROWID""")
+
+
+def _v10(db: sqlite3.Connection, now: str) -> None:
+    """Issue 19: standard cryptography, a key-encryption key that a copied ride log does not
+    hold, and the trainer's caps accounted for (docs/security.md).
+
+    - `therapist_pin.kind`: how the key-encryption key is made. 'legacy' (every PIN set
+      before: scrypt alone, keys wrapped by the hand-written XOR pad and HMAC) until the next
+      right PIN migrates it; 'keyring' (scrypt and a 256-bit secret in the operating system's
+      credential store, found by `store_id`); 'passphrase' (no credential store: a passphrase
+      and stronger scrypt); 'demo' (the demo's throw-away ride log).
+    - `device_keys.wrap`: 1 the legacy wrapping, 2 AES-256-GCM (nonce, ciphertext and tag).
+    - `trainer_caps`: every CAPS a trainer accepted from this laptop, with its counter and the
+      tag the trainer keeps in its own caps history (capstore.digest): what the host compares
+      the trainer's history with at every connect."""
+    for statement in ("ALTER TABLE therapist_pin ADD COLUMN kind TEXT NOT NULL DEFAULT 'legacy'",
+                      "ALTER TABLE therapist_pin ADD COLUMN store_id TEXT",
+                      "ALTER TABLE device_keys ADD COLUMN wrap INTEGER NOT NULL DEFAULT 1",
+                      """CREATE TABLE trainer_caps (
+                          id INTEGER PRIMARY KEY,
+                          device_id TEXT NOT NULL,
+                          counter INTEGER NOT NULL,
+                          patient_id INTEGER REFERENCES patients (id),
+                          caps TEXT NOT NULL,
+                          tag TEXT NOT NULL,
+                          at TEXT NOT NULL,
+                          UNIQUE (device_id, counter))"""):
+        db.execute(statement)
+
+
+def _v11(db: sqlite3.Connection, now: str) -> None:
     """A therapist's notes on each session (Review writes them, the report prints them): free
-    text, empty for every session recorded before."""
+    text, empty for every session recorded before; `notes_at`, when they were last written
+    (the ride log's clock), so that sync keeps the later of a laptop's and the clinic's."""
     db.execute("ALTER TABLE sessions ADD COLUMN notes TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE sessions ADD COLUMN notes_at TEXT")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11)

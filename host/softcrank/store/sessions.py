@@ -43,11 +43,11 @@ class Sessions:
             if open_:
                 raise RideLogError("device %s still has session %d open: end it first" % (device_id, open_[0]))
             columns = (("patient_id", "device_id", "started_at", "start_rec") + GOAL_NAMES + CAP_NAMES
-                       + ("firmware", "protocol", "app_version"))
+                       + ("firmware", "protocol", "app_version", "sums_kept"))
             sql = "INSERT INTO sessions (%s) VALUES (%s)" % (", ".join(columns), ", ".join("?" * len(columns)))
             values = (patient_id, device_id, self._clock(), start_rec, *goal_values, *cap_values,
                       None if firmware is None else str(firmware), None if protocol is None else int(protocol),
-                      _APP_VERSION)
+                      _APP_VERSION, self._sums_version())
             return _insert(db, sql, values)
 
     @_locked
@@ -62,7 +62,8 @@ class Sessions:
         if not isinstance(notes, str) or len(notes) > NOTES_MAX:
             raise RideLogError("notes must be text of at most %d characters, got %r" % (NOTES_MAX, str(notes)[:40]))
         with self._transaction("saving a session's notes") as db:
-            if db.execute("UPDATE sessions SET notes = ? WHERE id = ?", (notes.strip(), session_id)).rowcount != 1:
+            if db.execute("UPDATE sessions SET notes = ?, notes_at = ? WHERE id = ?",
+                          (notes.strip(), self._clock(), session_id)).rowcount != 1:
                 raise RideLogError("no session %r" % (session_id,))
 
     @_locked
@@ -138,8 +139,10 @@ class Sessions:
         count = self.pending
         if count:
             with self._transaction("storing %d records" % count) as db:
+                plans = self._sums_before(db, self._samples)  # the summary's sums, kept in step (sums.py)
                 db.executemany(_INSERT_SAMPLE, self._samples)
                 db.executemany(_INSERT_EVENT, self._events)
+                self._sums_after(db, plans)
             self._samples, self._events = [], []
         return count
 
@@ -181,7 +184,8 @@ class Sessions:
         else:
             if not _is_int(decimate_to) or decimate_to < 1:
                 raise RideLogError("decimate_to must be a positive integer, got %r" % (decimate_to,))
-            lo, hi = self._read("SELECT MIN(pos), MAX(pos) FROM samples WHERE session_id = ?", (session_id,))[0]
+            lo, hi = self._read("""SELECT (SELECT MIN(pos) FROM samples WHERE session_id = ?1),
+                                          (SELECT MAX(pos) FROM samples WHERE session_id = ?1)""", (session_id,))[0]
             if lo is None:
                 return iter(())
             sql = ("SELECT MIN(pos), %s FROM samples WHERE session_id = ? GROUP BY ((pos - ?) * ?) / ? ORDER BY 1"
@@ -205,6 +209,29 @@ class Sessions:
                 return
             for row in rows:
                 yield Sample._make(row[skip:])
+
+    def sample_rows(self, session_id: int) -> Iterator[list[tuple]]:
+        """The session's samples in record order as plain tuples (Sample's fields), a chunk of
+        up to _FETCH_ROWS at a time, each read under the lock: for the exports, which go
+        through every sample of a long ride and need no more than the values."""
+        with self._lock:
+            self._start_rec(session_id)
+            try:
+                cursor = self._db.cursor()
+                cursor.row_factory = None  # plain tuples: no Row per sample
+                cursor.execute("SELECT %s FROM samples WHERE session_id = ? ORDER BY pos" % _SAMPLE_COLUMNS,
+                               (session_id,))
+            except sqlite3.Error as exc:
+                raise RideLogError("reading samples of session %d: %s" % (session_id, exc)) from exc
+        while True:
+            with self._lock:
+                try:
+                    rows = cursor.fetchmany(_FETCH_ROWS)
+                except sqlite3.Error as exc:
+                    raise RideLogError("reading samples from %s: %s" % (self.path, exc)) from exc
+            if not rows:
+                return
+            yield rows
 
     @_locked
     def events(self, session_id: int) -> list[Event]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from softcrank_fw import protocol as P
+
 NAK_MEANINGS = {
     "BADCRC": "the frame arrived damaged",
     "SYNTAX": "not a frame",
@@ -40,9 +42,33 @@ class CommandRefused(LinkError):
 
 @dataclass(frozen=True)
 class Lost:
-    """Records the link could not fetch: `count` of them from `first` (None: unknown)."""
+    """Records the link could not fetch: `count` of them from `first` (None: unknown).
+
+    The range is the host's own arithmetic, never the firmware's LOST events (one a sample
+    while the ring overwrites, so thousands for one gap): `first` is the first record the host
+    lacked (the one after the newest it had handed to its sink, stored or about to be), and
+    for "overwritten" `count` runs up to the record before the first one the trainer replayed
+    after answering REPLAY with GONE. After a restart the old numbering is gone with the
+    trainer's memory: the first missing record is known, the last is not."""
 
     first: int
     count: int | None
     reason: str  # "overwritten": the ring reused them before a REPLAY fetched them;
     # "restart": the trainer rebooted (or another one is on the port), so its ring started again
+
+    @property
+    def last(self) -> int | None:
+        """The last record missing, or None when the trainer restarted (unknowable)."""
+        if self.count is None:
+            return None
+        return (self.first + self.count - 1) % P.REC_MODULO
+
+    def words(self) -> str:
+        """One line for a person: the true first and last record missing, and why."""
+        if self.count is None:
+            return ("records from %d on could not be fetched: the trainer restarted, so its records began again "
+                    "at 0 and the ones it made before that are gone (how many is unknown)" % self.first)
+        if self.count == 1:
+            return "record %d could not be fetched: the trainer no longer held it" % self.first
+        return ("records %d-%d (%d) could not be fetched: the trainer no longer held them"
+                % (self.first, self.last, self.count))

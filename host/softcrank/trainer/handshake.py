@@ -43,7 +43,10 @@ class Handshake:
             restarted = self._device not in (None, h["device"]) or rec_diff(h["next_rec"], start) < 0
             lost = None
             if restarted:  # the trainer has fewer records than the sink: it rebooted (or it is another)
-                lost = Lost(start, None, "restart")
+                # The first record missing is the one after the newest handed over (those are in
+                # the sink's batch, committed soon), not after the newest committed.
+                first = self._next if self._next is not None and rec_diff(self._next, start) > 0 else start
+                lost = Lost(first, None, "restart")
                 start = 0
                 self._newest_t = self._delivered = self._last_handed = None
                 self._first = 0  # its new numbering: a reconnect before anything was handed starts here too

@@ -95,6 +95,7 @@ class Link(Handshake, RecordReader):
         self.state, self.detail = "closed", "not opened yet"
         self.error: LinkError | None = None  # why the link closed itself
         self.info: dict[str, Frame] = {}  # the last handshake's H, C, G and K
+        self.caps_log: list[Frame] = []  # the trainer's accepted caps (L frames, protocol 4's CAPSLOG)
         self.lost: list[Lost] = []
         self.bad_lines = 0
         self._state_cond = threading.Condition()
@@ -187,6 +188,9 @@ class Link(Handshake, RecordReader):
         frames, answer = self._exchange(type_, values, timeout, retries)
         if answer.type == "N":
             raise CommandRefused(type_, answer["code"])
+        for frame in frames:  # an answer's new caps, goals or calibration replace the handshake's
+            if frame.type in ("C", "G", "K") and self.info:
+                self.info = dict(self.info, **{frame.type: frame})
         return frames
 
     def latest(self) -> Frame | None:
@@ -247,11 +251,17 @@ class Link(Handshake, RecordReader):
         self._reader.start()
         self._set_state("connecting", "handshake on %s" % self.port_name)
         try:
-            frames, answer = self._exchange("HELLO", [P.PROTOCOL_VERSION])
+            # The handshake waits the real-time answer timeout even at a virtual trainer's speed:
+            # a restarted host finds the port full of the trainer's backlog, which arrives before
+            # the answer, and nothing hurries while the host is away anyway.
+            wait = max(self.answer_timeout_s, ANSWER_TIMEOUT_S)
+            frames, answer = self._exchange("HELLO", [P.PROTOCOL_VERSION], timeout=wait)
             info = {f.type: f for f in frames}
             self._check_hello(info, answer)
             start = self._resume_point(info["H"])
-            _, answer = self._exchange("REPLAY", [start])  # GONE is handled by the reader, in stream order
+            frames, _ = self._exchange("CAPSLOG", [])  # tamper evidence: trainer/capscheck.py
+            caps_log = [f for f in frames if f.type == "L"]
+            _, answer = self._exchange("REPLAY", [start], timeout=wait)  # GONE is handled by the reader, in stream order
             if answer.type == "N" and answer["code"] != "GONE":
                 raise LinkError("the trainer refused REPLAY %d: %s" % (start, answer["code"]))
         except LinkError as e:
@@ -259,6 +269,7 @@ class Link(Handshake, RecordReader):
                 raise
             raise _Retry("%s: %s" % (self.port_name, e)) from e
         self.info = info
+        self.caps_log = caps_log
         h = info["H"]
         self._set_state("connected", "%s: firmware %s, protocol %d, device %s"
                         % (self.port_name, h["fw"], h["proto"], h["device"]))

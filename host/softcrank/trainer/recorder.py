@@ -71,6 +71,8 @@ class Recorder:
         self._start_rec: int | None = None
         self._consumed: int | None = None  # the newest record outside a session
         self._lock = threading.RLock()
+        self.newest: Frame | None = None  # the newest record handed over, in a session or not
+        self._seen = threading.Condition(self._lock)
 
     def link_callbacks(self) -> dict:
         """The keyword arguments that make a Link feed this recorder."""
@@ -100,6 +102,10 @@ class Recorder:
         `store_failures` how many times in a row, so a caller can give up on a lasting one."""
         try:
             self._store(frames)
+            if frames:
+                with self._seen:
+                    self.newest = frames[-1]
+                    self._seen.notify_all()
         except Exception as e:
             self.store_failures += 1
             self.store_error = e
@@ -130,6 +136,22 @@ class Recorder:
                     self._flush(batch)
                     self._end(frame["state"], frame)
             self._flush(batch)
+
+    def wait_for(self, rec: int, timeout: float) -> Frame | None:
+        """Wait until record `rec` (or a later one) has been handed over; returns the newest
+        record then, or None after `timeout` seconds. After a handshake, `rec` is the one
+        before the trainer's next_rec: once it is here, the recorder knows all the trainer
+        still holds of what happened meanwhile."""
+        with self._seen:
+            self._seen.wait_for(lambda: self.newest is not None and rec_diff(self.newest["rec"], rec) >= 0, timeout)
+            newest = self.newest
+        return newest if newest is not None and rec_diff(newest["rec"], rec) >= 0 else None
+
+    def end_now(self, end_state: str | None) -> None:
+        """End the session being recorded without its end record (the trainer says it is over)."""
+        with self._lock:
+            if self.session_id is not None:
+                self._end(end_state, None)
 
     def committed(self) -> int | None:
         """The newest record that is safe: on disk in the session, or consumed outside one."""

@@ -3,7 +3,9 @@
 Runs, on the virtual trainer and the real firmware:
 1. every fault of the fault-injection suite (faultrun.py), one session each (about two minutes);
 2. the fuzz (fuzz.py): 10,000 refused lines into a running session (about 20 s);
-3. the long soak (softcrank_sim/soak.py), eight virtual hours by default, on the MicroPython
+3. the kill-and-restart loop (killloop.py): `softcrank ride` killed 20 times at random moments
+   of a session at 10x, the last outage longer than the trainer's ring (about 3 minutes);
+4. the long soak (softcrank_sim/soak.py), eight virtual hours by default, on the MicroPython
    interpreter and on CPython at once (five minutes or more: MicroPython rides about 100,000
    virtual seconds a minute on a laptop). It comes last: the
    fault runs keep virtual time to real time, and two soaks would take both CPUs of a small
@@ -24,7 +26,7 @@ import sys
 import time
 from typing import Callable
 
-from ..sim.interpreter import environment, micropython
+from ..boardfiles.interpreter import environment, micropython
 from . import faultrun
 from . import fuzz
 from . import hazardruns
@@ -64,6 +66,27 @@ def run_faults(log: Callable[[str], None]) -> tuple[list[faultrun.Result], list[
         results.append(result)
         log("  %-28s ok (%.1f s)" % (name, time.monotonic() - started))
     return results, failures
+
+
+FULL_LOOP = {"speed": 10.0, "alive_s": (0.0, 4.0), "outage_s": (0.0, 3.0)}  # the loop at full length
+
+
+def report_loop(loop: dict | None, print_=print) -> bool:
+    """The kill-and-restart loop's figures; True if every check held."""
+    if loop is None:
+        return True
+    if "error" in loop:
+        print_("Kill-and-restart loop FAILED: %s" % loop["error"])
+        return False
+    print_("Kill-and-restart loop: %(kills)d kills of softcrank ride at %(speed)gx (seed %(seed)d), the last away "
+           "%(long_outage_virtual_s).0f virtual s (the ring holds 307); %(connected)d of %(kills)d+1 rides connected "
+           "before their kill or end: integrity_check %(integrity)s, "
+           "%(sessions)d session, %(samples)d samples, gaps in the log %(gaps)s, gaps printed %(reported)s, "
+           "end %(end_state)s, the last ride ran %(final_ride_s)s s and ended %(exit_after_end_s)s s after its session"
+           % loop)
+    for problem in loop["problems"]:
+        print_("  FAILED: %s" % problem)
+    return not loop["problems"]
 
 
 def report(results, failures, fuzzed, soaks, print_=print) -> bool:
@@ -112,7 +135,8 @@ def _n(value) -> str:
     return "-" if value is None else str(value)
 
 
-def main(frames: int = 10_000, soak_hours: float = 8.0, seed: int = 1, log: Callable[[str], None] | None = None) -> int:
+def main(frames: int = 10_000, soak_hours: float = 8.0, seed: int = 1, log: Callable[[str], None] | None = None,
+         kills: int = 20) -> int:
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     log("fault injection:")
     results, failures = run_faults(log)
@@ -123,9 +147,19 @@ def main(frames: int = 10_000, soak_hours: float = 8.0, seed: int = 1, log: Call
             fuzzed = fuzz.run(frames, seed)
         except Exception as e:
             failures.append(("fuzz", "%s: %s" % (type(e).__name__, e)))
+    loop = None
+    if kills > 0:  # before the soaks: it keeps virtual time to real time, the soaks take the CPUs
+        from .killloop import kill_loop
+
+        log("kill-and-restart loop: %d kills" % kills)
+        try:
+            loop = kill_loop(kills=kills, seed=seed, log=log, **FULL_LOOP)
+        except Exception as e:
+            loop = {"error": "%s: %s" % (type(e).__name__, e)}
     soaks = []
     if soak_hours > 0:
         log("soak: %g virtual hours on MicroPython and on CPython" % soak_hours)
         soaks = [start_soak("micropython", soak_hours, seed), start_soak("cpython", soak_hours, seed)]
     figures = [finish_soak(p) for p in soaks]
-    return 0 if report(results, failures, fuzzed, figures) else 1
+    held = report(results, failures, fuzzed, figures)
+    return 0 if report_loop(loop) and held else 1

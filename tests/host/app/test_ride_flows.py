@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from app_helpers import PIN, SHORT_CAPS, SHORT_PLAN, SPEED, make_app, provision, until
+from app_helpers import PIN, SHORT_CAPS, SHORT_PLAN, SIM_DEVICE, SPEED, make_app, provision, until
 from softcrank.sim.demo import DEMO_KEY
 from softcrank.trainer.therapist import send_caps
 from softcrank.app.widgets.banners import Banner
@@ -35,6 +35,9 @@ async def ready(pilot):
     await until(pilot, lambda: app.link_state == "connected", 30, "the link")
     await until(pilot, lambda: app.ride.caps is not None and app.ride.caps["warmup_s"] == 60, 30, "the short caps")
     await until(pilot, lambda: app.ride.latest is not None, 30, "telemetry")
+    # The trainer's C frame can reach the screen before send_caps has written the accepted caps
+    # into the ride log; a Start in between would rightly find caps this laptop cannot account for.
+    await until(pilot, lambda: app.ridelog.trainer_caps(SIM_DEVICE), 30, "the caps in the ride log")
 
 
 def banner(app) -> str | None:

@@ -22,7 +22,9 @@ from softcrank_fw.limits import CAP_LIMITS, GOAL_LIMITS, Caps, Goals
 from ...clinical.words import caps_words, goals_words
 from ...store.ridelog import CAP_NAMES, GOAL_NAMES, SESSIONS_PER_WEEK_MAX, RideLogError
 from ...trainer.link import LinkError
-from ...trainer.therapist import MAX_PIN, MIN_PIN, TherapistError, check_pin, has_pin, send_caps, set_pin
+from ...trainer import capscheck
+from ...trainer.therapist import (MAX_PIN, MIN_PIN, PinRefused, TherapistError, has_pin, pin_wait,
+                                   send_caps, set_pin, unlock)
 from .base import AppScreen
 
 LABELS = {
@@ -79,7 +81,7 @@ def plan_problem(goals: list[int], caps: list[int]) -> str | None:
 class TherapistScreen(AppScreen):
     MODE = "therapist"
     BINDINGS = [Binding("ctrl+s", "send_caps", "Send caps"), Binding("ctrl+p", "save_plan", "Save plan"),
-                Binding("ctrl+l", "lock", "Lock")]
+                Binding("ctrl+l", "lock", "Lock"), Binding("ctrl+o", "confirm_caps", "Confirm trainer caps")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,13 +138,13 @@ class TherapistScreen(AppScreen):
     @work(thread=True, exclusive=True, group="pin")
     def _ask_pin(self) -> None:
         first = not has_pin(self.app.ridelog)
-        self.app.call_from_thread(self._prompt, first)
+        self.app.call_from_thread(self._prompt, first, None if first else pin_wait(self.app.ridelog))
 
-    def _prompt(self, first: bool) -> None:
+    def _prompt(self, first: bool, wait: str | None = None) -> None:
         self.query_one("#pin2", Input).display = first
         self.query_one("#pin-prompt", Static).update(
             "No therapist PIN yet: choose one (%d or more characters), twice, then Enter." % MIN_PIN if first
-            else "Therapist PIN, then Enter:")
+            else "Therapist PIN, then Enter (%s):" % wait if wait else "Therapist PIN, then Enter:")
         for name in ("#pin", "#pin2"):
             self.query_one(name, Input).value = ""
         self.query_one("#pin", Input).focus()
@@ -164,18 +166,35 @@ class TherapistScreen(AppScreen):
         try:
             if new:
                 set_pin(log, pin)
-            ok = check_pin(log, pin)
+            unlock(log, pin, "open the therapist screen")
+        except PinRefused as e:  # wrong, too soon after wrong ones, or locked: said in words
+            self.app.call_from_thread(self._refused, str(e))
+            return
         except (TherapistError, ValueError, RideLogError) as e:
             self.app.call_from_thread(self.notify, str(e), severity="error")
             return
-        if not ok:
-            self.app.call_from_thread(self._refused)
-            return
         self.app.call_from_thread(self._unlocked, pin)
 
-    def _refused(self) -> None:
-        self.notify("Wrong PIN: nothing can be changed.", severity="error")
+    def _refused(self, why: str) -> None:
+        self.notify("%s%s. Nothing can be changed." % (why[:1].upper(), why[1:]), severity="error", timeout=10)
+        self.query_one("#pin-prompt", Static).update("Therapist PIN, then Enter (%s):" % why)
         self.query_one("#pin", Input).value = ""
+
+    def action_confirm_caps(self) -> None:
+        """Ctrl+O: the therapist accepts the trainer's caps as they are (tamper evidence; logged)."""
+        if self.pin is None or not self.app.trainer.connected:
+            self.notify("Unlock with the PIN, connected to the trainer, to confirm its caps.", severity="warning")
+            return
+        self._confirm_caps(self.pin)
+
+    @work(thread=True, exclusive=True, group="pin")
+    def _confirm_caps(self, pin: str) -> None:
+        try:
+            capscheck.confirm(self.app.ridelog, self.app.trainer.link, pin, "the therapist")
+        except (TherapistError, RideLogError) as e:
+            self.app.call_from_thread(self.notify, str(e), severity="error")
+            return
+        self.app.call_from_thread(self.notify, "The trainer's caps are confirmed as they are (logged).")
 
     def _unlocked(self, pin: str) -> None:
         if self.app.patient is None:

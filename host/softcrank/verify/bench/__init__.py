@@ -12,6 +12,8 @@ One module per group, each with `run(quick) -> list[Figure]`:
 - ridelog: SQLite ingest against a bare executemany, opening and exporting a 2-hour ride;
 - chip: the tick's cost and worst period on the emulated RP2040 (skipped, saying why, unless
   SOFTCRANK_RP2_FIRMWARE and SOFTCRANK_RP2_BOOTROM are set).
+- clinic: a generated month of a 20-trainer clinic (or a stated fraction) synced to a real
+  PostgreSQL, then a session and a patient's 12-week progress opened from it.
 
 Figures are printed, never asserted: this machine is shared and noisy. `quick` shrinks the
 sizes so the whole run takes seconds (the smoke test); its figures are not the ones to quote.
@@ -25,7 +27,7 @@ from typing import Any
 
 __all__ = ["Figure", "GROUPS"]
 
-GROUPS = ("tick", "cadence", "safety", "link", "ridelog", "chip")
+GROUPS = ("tick", "cadence", "safety", "link", "ridelog", "chip", "clinic")
 
 
 @dataclass(frozen=True)

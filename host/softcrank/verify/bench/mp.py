@@ -6,7 +6,7 @@ import json
 import pathlib
 import subprocess
 
-from ...sim.interpreter import environment, micropython
+from ...boardfiles.interpreter import environment, micropython
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / "mp_firmware.py"
 HEAP = "2M"  # room for the benchmark's own bookkeeping; the firmware's live heap is measured apart

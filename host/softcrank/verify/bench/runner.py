@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timezone
 from typing import TextIO
 
-from ...sim.interpreter import micropython
+from ...boardfiles.interpreter import micropython
 from . import GROUPS, Figure
 
 

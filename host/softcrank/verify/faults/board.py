@@ -55,8 +55,10 @@ def run_power_cut() -> Result:
 
 
 def run_ctrl_c() -> Result:
-    """Ctrl-C (0x03) mid-work, as mpremote sends it: brake zero, the watchdog stopped, the
-    REPL up; no reset follows (someone is at the REPL)."""
+    """A 0x03 byte mid-work (a stray one in the data, or mpremote's Ctrl-C) changes nothing:
+    the session goes on, the brake loaded. Once the session has ended, Ctrl-C breaks in as
+    mpremote and deploy need: brake zero, the watchdog stopped, the REPL up; no reset follows
+    (someone is at the REPL)."""
     board = VirtualBoard(scenario=str(scenario_path("steady")), speed=SPEED, key=DEMO_KEY)
     board.start()
     try:
@@ -71,6 +73,28 @@ def run_ctrl_c() -> Result:
             else:
                 raise FaultNotHandled("the brake never came on")
             check(board.brake_ppm > 0 and board.armed, "the brake pin and watchdog before Ctrl-C")
+            port.write(b"\x03")
+            riding, text = 0, b""
+            deadline = time.monotonic() + 10 / SPEED  # 10 virtual seconds
+            while time.monotonic() < deadline:
+                port.write(send("PING"))
+                line = port.readline()
+                text += line
+                frame = _frame(line)
+                if frame is not None and frame.type == "T" and frame["state"] == "W" and frame["res_pm"] > 0:
+                    riding += 1
+            check(b"KeyboardInterrupt" not in text and b">>>" not in text, "a 0x03 mid-ride broke in: %r" % text[-200:])
+            check(riding >= RATE_HZ and board.brake_ppm > 0 and board.armed and board.resets == [],
+                  "the session did not go on after a 0x03: %d loaded samples, brake %d, armed %s, resets %s"
+                  % (riding, board.brake_ppm, board.armed, board.resets))
+            port.write(send("STOP"))
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                frame = _frame(port.readline())
+                if frame is not None and frame.type == "T" and frame["state"] == "D" and frame["res_pm"] == 0:
+                    break
+            else:
+                raise FaultNotHandled("STOP did not end the session")
             port.write(b"\x03")
             text = b""
             deadline = time.monotonic() + 5

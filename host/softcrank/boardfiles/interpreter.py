@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 
-from ..boardfiles import firmware_root
+from . import firmware_root
 
 INSTALL_HINT = (
     "the virtual trainer needs the MicroPython interpreter: "
