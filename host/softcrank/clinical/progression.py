@@ -152,10 +152,12 @@ def propose_for(log, patient_id: int) -> Proposal:
     return propose(history, plan, log.current_caps(patient_id))
 
 
-def decide(log, patient_id: int, proposal: Proposal, decision: str, by: str, goals: dict | None = None) -> str:
+def decide(log, patient_id: int, proposal: Proposal, decision: str, by: str, goals: dict | None = None,
+           sessions_per_week: int | None = None) -> str:
     """The therapist's answer to a proposal, logged in the audit trail (action "progression");
     "accepted" sets the proposed plan, "edited" sets `goals` (checked against the caps like any
-    plan), "declined" changes nothing. Returns the outcome in words."""
+    plan), "declined" changes nothing; `sessions_per_week` (edited): None keeps the plan's.
+    Returns the outcome in words."""
     if decision not in DECISIONS:
         raise ValueError("a decision is one of %s, got %r" % (", ".join(DECISIONS), decision))
     if proposal.after is None and decision != "declined":
@@ -166,7 +168,8 @@ def decide(log, patient_id: int, proposal: Proposal, decision: str, by: str, goa
         raise ValueError("an edited proposal needs the goals the therapist chose")
     detail = "proposed %s; %s" % ("; ".join(proposal.changes) or "nothing", proposal.reason)
     if new is not None:
-        log.set_plan(patient_id, new, plan["sessions_per_week"], by)  # refuses goals past the caps
+        per_week = plan["sessions_per_week"] if sessions_per_week is None else sessions_per_week
+        log.set_plan(patient_id, new, per_week, by)  # refuses goals past the caps
         detail += "; set " + ", ".join("%s %d" % (_LABELS[n][0], new[n]) for n in GOAL_NAMES)
     log.audit("progression", decision, patient_id, None, detail)
     return {"accepted": "The plan now takes the proposed step.", "edited": "The plan now holds your edited step.",

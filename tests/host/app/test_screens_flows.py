@@ -99,6 +99,8 @@ def test_the_therapist_sets_caps_with_the_pin(log, patient, board):
             await type_into(pilot, "#warmup_s", "60")
             await type_into(pilot, "#set-by", "Dr Lee")
             await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.screen.query("#confirm-yes"), 10, "the confirmation")
+            await pilot.press("enter")  # a step down: one confirmation
             await until(pilot, lambda: app.ride.caps["max_res_pct"] == 15, 30, "the trainer's caps")
         entry = log.caps_history(patient)[-1]
         assert entry["caps"]["max_res_pct"] == 15 and entry["caps"]["warmup_s"] == 60 and entry["set_by"] == "Dr Lee"
@@ -154,6 +156,8 @@ def test_values_the_firmware_refuses_cannot_be_entered_or_sent(log, patient, boa
             await type_into(pilot, "#dur_min", "3")
             await type_into(pilot, "#sessions_per_week", "4")
             await pilot.press("ctrl+p")
+            await until(pilot, lambda: app.screen.query("#confirm-yes"), 10, "the confirmation")
+            await pilot.press("enter")
             await until(pilot, lambda: log.current_plan(patient)["sessions_per_week"] == 4, 10, "the plan")
             assert app.ride.caps["max_res_pct"] == 20 and app.ride.caps["warmup_s"] == 300  # the trainer's defaults
         assert log.caps_history(patient) == []
