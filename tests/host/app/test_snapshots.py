@@ -90,3 +90,24 @@ def test_therapist_unlocked(snap_compare, log, history, size):
 
 def test_help(snap_compare, log, history, size):
     assert snap_compare(make_app(log, patient_id=history), terminal_size=size, run_before=screen("ride", ("f1",)))
+
+
+def test_therapist_confirms_a_large_step(snap_compare, log, history, size):
+    """The confirmation dialog of a caps change with a large step (issue 15 item 1)."""
+    set_pin(log, PIN)
+
+    async def run_before(pilot):
+        pilot.app.switch_mode("therapist")
+        await pilot.pause()
+        await pilot.press(*PIN, "enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = pilot.app.screen
+        screen.query_one("#max_res_pct").value = "100"
+        screen.query_one("#max_dur_min").value = "25"
+        screen.query_one("#set-by").value = "Dr Lee"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        pilot.app.set_focus(None)
+        await pilot.pause()
+    assert snap_compare(make_app(log, patient_id=history), terminal_size=size, run_before=run_before)

@@ -150,3 +150,40 @@ def test_an_edited_proposal_is_saved_as_the_therapists_edit(log, patient):
         assert decision["outcome"] == "edited" and "work time 6 -> 8 min" in decision["detail"]
         assert "set work time 7" in decision["detail"]
     asyncio.run(scenario())
+
+
+def test_review_keeps_notes_per_session_shows_the_plan_against_done_and_exports_where_the_user_picks(
+        log, history, tmp_path):
+    picked = tmp_path / "for the clinic"
+
+    async def scenario():
+        app = make_app(log, patient_id=history)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("f5")
+            await until(pilot, lambda: app.screen.query_one("#sessions").row_count == 2, 20, "the sessions")
+            await pilot.press("enter")
+            await until(pilot, lambda: "session 2" in text(app, "#summary"), 20, "the summary")
+            summary = text(app, "#summary")
+            assert "plan" in summary and "work done against the plan" in summary
+            app.screen.query_one("#review-tabs").active = "tab-notes"
+            await pilot.pause()
+            await type_into(pilot, "#notes", "knee sore after 4 min")
+            await pilot.press("enter")
+            await until(pilot, lambda: log.session(2)["notes"] == "knee sore after 4 min", 10, "the notes")
+            await until(pilot, lambda: "knee sore after 4 min" in text(app, "#summary"), 10, "the notes in the summary")
+            app.screen.query_one("#review-tabs").active = "tab-export"
+            await pilot.pause()
+            await type_into(pilot, "#export-folder", str(tmp_path / "ridelog.sqlite"))  # a file, not a folder
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            assert app.export_to != tmp_path / "ridelog.sqlite"  # refused, unchanged
+            await type_into(pilot, "#export-folder", str(picked))
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            assert app.export_dir == picked.resolve()
+            app.screen.query_one("#sessions").focus()
+            await pilot.press("w")
+            await app.workers.wait_for_complete()
+        assert log.session(1)["notes"] == ""  # only the chosen session's
+    asyncio.run(scenario())
+    assert (picked / "session-2.csv").is_file()
