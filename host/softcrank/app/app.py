@@ -18,7 +18,8 @@ from textual.reactive import reactive
 
 from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError
 from .clinicsync import SYNC_EVERY_S, clinic_url, sync_once
-from ..trainer import capscheck
+from ..trainer import whose_caps
+from ..trainer.therapist import TherapistError
 from ..trainer.link import LinkError
 from ..trainer.plan import clamped
 from .messages import (CommandDone, HistoryReady, LinkChanged, Notice, RecordsLost, SessionChanged, Settings, Telemetry,
@@ -166,17 +167,26 @@ class SoftcrankApp(App):
         self.post_message(CommandDone(type_, error))
 
     @work(thread=True, group="commands")
-    def start_session(self) -> None:
-        """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START."""
+    def start_session(self, pin: str | None = None) -> None:
+        """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START; only
+        on this patient's caps that the ride log accounts for, else a therapist confirms them as
+        they are with the PIN first (whose_caps.py: the question and answer `softcrank ride
+        --confirm-caps` has; `pin` is that answer)."""
         try:
             if self.trainer.link is not None and self.trainer.link.state == "connected":
-                found = capscheck.check(self.ridelog, self.trainer.link)  # tamper evidence; each logged
-                if found:
-                    self.post_message(CommandDone("START", "the trainer holds caps this ride log cannot account "
-                                                  "for: %s. Nothing started: a therapist checks the unit and "
-                                                  "confirms them on the Therapist screen (F7, the PIN, then Ctrl+O)"
-                                                  % "; ".join(found)))
-                    return
+                if pin is None:
+                    found = whose_caps.questions(self.ridelog, self.trainer.link, self.patient["id"])  # each logged
+                    if found:
+                        self.call_from_thread(self._ask_caps, found.lines)
+                        return
+                else:
+                    try:
+                        whose_caps.confirm(self.ridelog, self.trainer.link, pin, "the therapist", self.patient["id"])
+                    except TherapistError as e:  # wrong, too soon after wrong ones, or locked: in words
+                        self.post_message(CommandDone("START", "nothing started: %s" % e))
+                        return
+                    self.post_message(Notice("The therapist confirmed the trainer's caps for this ride (logged).",
+                                             "information"))
             plan = self.ridelog.current_plan(self.patient["id"])
             asked = plan["goals"]
             got = {f.type: f for f in self.trainer.command("GOALS", *[asked[name] for name in GOAL_NAMES])}
@@ -188,6 +198,17 @@ class SoftcrankApp(App):
         except (LinkError, RideLogError) as e:
             error = str(e)
         self.post_message(CommandDone("START", error))
+
+    def _ask_caps(self, lines: list[str]) -> None:
+        """The trainer's caps need a therapist before this ride: ask for the PIN."""
+        from .widgets.confirm import ConfirmCaps
+
+        def answered(pin: str | None) -> None:
+            if pin:
+                self.start_session(pin)
+            else:
+                self.notify("Nothing started: the trainer's caps were not confirmed.", severity="warning")
+        self.push_screen(ConfirmCaps(lines), answered)
 
     @work(thread=True, group="commands")
     def _first_connect(self, setup: Callable[[Trainer], object]) -> None:

@@ -187,3 +187,44 @@ def test_review_keeps_notes_per_session_shows_the_plan_against_done_and_exports_
         assert log.session(1)["notes"] == ""  # only the chosen session's
     asyncio.run(scenario())
     assert (picked / "session-2.csv").is_file()
+
+
+def test_a_ride_on_another_patients_caps_starts_only_with_the_therapists_pin(log, patient, board, clock):
+    """Issue 15 item 3 in the app, on the virtual trainer: caps set for Bo C, Ann B at the
+    pedals; Start asks a therapist (whose caps they are, in words), a wrong PIN starts nothing,
+    the right one starts the ride, each logged."""
+    from app_helpers import SHORT_CAPS, SHORT_PLAN
+    from softcrank.trainer.link import Link
+    from softcrank.trainer.therapist import send_caps
+
+    provision(log)
+    other = log.add_patient("Bo C", "left")
+    log.set_plan(patient, SHORT_PLAN, 3, "test")
+    with Link(board.port) as link:
+        send_caps(link, log, other, SHORT_CAPS, PIN, "Dr Lee")
+    notes = []
+
+    async def scenario():
+        app = make_app(log, port=board.port, patient_id=patient, speed=SPEED)
+        app.notify = lambda message, **kw: notes.append(message)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.link_state == "connected" and app.ride.caps is not None, 30, "the link")
+            await pilot.press("f4", "s")
+            await until(pilot, lambda: app.screen.query("#confirm-pin"), 30, "the question")
+            assert "The trainer holds caps set for Bo C, not this patient's" in text(app, "#confirm-rows")
+            assert app.screen.query_one("#confirm-pin").region.bottom <= 24  # the PIN field on screen at 80x24
+            await pilot.press(*"000000", "enter")
+            await until(pilot, lambda: any("nothing started" in n for n in notes), 30, "the wrong PIN")
+            assert app.ride.state not in ("U", "W") and log.sessions(patient) == []
+            clock.now = "2026-03-01T10:01:00.000+00:00"  # a wrong PIN's wait (pinpolicy: 2 s) has passed
+            await pilot.press("s")
+            await until(pilot, lambda: app.screen.query("#confirm-pin"), 30, "the question again")
+            await pilot.press(*PIN, "enter")
+            await until(pilot, lambda: app.ride.state in ("U", "W"), 30, "the session started")
+            await pilot.press("x")
+            await until(pilot, lambda: app.ride.state in "DI", 30, "the session over after stop")
+    asyncio.run(scenario())
+    assert [s["patient_id"] for s in log.sessions()] == [patient]
+    trail = [(a["action"], a["outcome"]) for a in log.audit_trail()]
+    assert ("caps check", "not this patient's") in trail and ("pin", "refused: wrong PIN") in trail
+    assert ("ride", "confirmed on other caps by the therapist") in trail

@@ -51,3 +51,47 @@ class ConfirmChange(ModalScreen[bool]):
     @on(Button.Pressed, "#confirm-no")
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class ConfirmCaps(ModalScreen["str | None"]):
+    """Before a ride, the trainer's caps need a therapist (trainer/whose_caps.py): another
+    patient's, the firmware's defaults, or caps the ride log cannot account for. Each finding in
+    words; the therapist's PIN confirms the caps as they are (the app checks it, logged); Esc
+    starts nothing. Answers the PIN, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Input
+
+        with Vertical(id="confirm-box"):
+            yield Static("Nothing started: this trainer's caps need a therapist.", id="confirm-title")
+            yield Static("\n".join("- " + line[:1].upper() + line[1:] for line in self.lines), id="confirm-rows")
+            yield Static("A therapist may set this patient's caps (F7), or confirm the caps as they are for "
+                         "this ride with the PIN (logged):", id="confirm-how")
+            yield Input(password=True, id="confirm-pin", placeholder="therapist PIN, then Enter")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Confirm and start", id="confirm-yes", variant="warning")
+                yield Button("Cancel (Esc)", id="confirm-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-pin").focus()
+
+    def _pin(self) -> None:
+        pin = self.query_one("#confirm-pin").value
+        if pin:
+            self.dismiss(pin)
+
+    on_input_submitted = _pin
+
+    @on(Button.Pressed, "#confirm-yes")
+    def _yes(self) -> None:
+        self._pin()
+
+    @on(Button.Pressed, "#confirm-no")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
