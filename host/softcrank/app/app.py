@@ -16,12 +16,14 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
+from ..clinical.words import refusal
 from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError
-from .clinicsync import SYNC_EVERY_S, clinic_url, sync_once
 from ..trainer import whose_caps
+from ..trainer.commands import Job
+from ..trainer.link import CommandRefused, LinkError
 from ..trainer.therapist import TherapistError
-from ..trainer.link import LinkError
 from ..trainer.plan import clamped
+from .clinicsync import SYNC_EVERY_S, clinic_url, sync_once
 from .messages import (CommandDone, HistoryReady, LinkChanged, Notice, RecordsLost, SessionChanged, Settings, Telemetry,
                        TrainerEvent)
 from .ridestate import RideState
@@ -29,6 +31,7 @@ from .screens.connect import ConnectScreen, detected_picos
 from .screens.help import HelpScreen
 from .screens.patient import PatientScreen
 from .screens.progress import ProgressScreen
+from .screens.results import ResultsScreen
 from .screens.review import ReviewScreen
 from .screens.ride import RideScreen
 from .screens.therapist import TherapistScreen
@@ -97,6 +100,10 @@ class SoftcrankApp(App):
         self.find_trainers = detected_picos  # the Connect screen's list; tests fix it
         self.today = None  # Progress counts weeks up to this date (None: today); tests fix it
         self.export_to: Path | None = None  # the export folder the user picked; tests fix it
+        self.starting = False  # a GOALS + START of ours is on its way: s again is refused
+        self._port_tried = False  # a connection to self.port was attempted: if it is not up, the port is dead
+        self.last_session: int | None = None  # the session the results screen shows (r on Ride)
+        self._results_due: int | None = None  # a session ended during an e-stop or fault: results once cleared
 
     @property
     def export_dir(self) -> Path:
@@ -109,31 +116,48 @@ class SoftcrankApp(App):
     def on_mount(self) -> None:
         self.register_theme(HIGH_CONTRAST)
         self.theme = HIGH_CONTRAST.name
-        if self._start_patient is not None:
-            self.choose_patient(self._start_patient, connect=False)
         if self._history is not None:
             self._ride_history()
         if clinic_url(self.ridelog) is not None:  # a clinic store is configured: sync in a worker
             self._clinic_sync()
             self.set_interval(SYNC_EVERY_S, self._clinic_sync)
-        if self.port is not None and self.patient is not None:
-            self.connect(self.port)
-            self.switch_mode("ride")
+        if self._start_patient is not None and self.port is not None:
+            self.switch_mode("ride")  # the patient is read in a worker, then the trainer connects
+            self.choose_patient(self._start_patient)
         else:
+            if self._start_patient is not None:
+                self.choose_patient(self._start_patient, connect=False)
             self.switch_mode("connect")
 
     # ----- patient and trainer ----------------------------------------------------------------
 
+    @work(thread=True, exclusive=True, group="patient")
     def choose_patient(self, patient_id: int, connect: bool = True) -> None:
-        """Make `patient_id` the current patient; reconnect so the recorder stores for them."""
-        patient = next((p for p in self.ridelog.patients() if p["id"] == patient_id), None)
+        """Make `patient_id` the current patient (read in a worker: the ride log is never read
+        on the UI thread); reconnect so the recorder stores for them."""
+        try:
+            patient = next((p for p in self.ridelog.patients() if p["id"] == patient_id), None)
+        except RideLogError as e:
+            self.call_from_thread(self.notify, "The patient cannot be read: %s" % e, severity="error")
+            return
+        self.call_from_thread(self._patient_chosen, patient_id, patient, connect)
+
+    def _patient_chosen(self, patient_id: int, patient: dict | None, connect: bool) -> None:
         if patient is None:
             self.notify("There is no patient %r." % patient_id, severity="error")
             return
         self.patient = patient
         self.patient_name = "%s (affected side: %s)" % (patient["name"], patient["affected_side"])
-        if connect and self.port is not None:
-            self.connect(self.port)
+        if not connect or self.port is None:
+            return
+        if self._port_tried and self.link_state != "connected":
+            # that port never answered: do not submit it again, let the therapist choose
+            self.notify("%s did not answer: choose the trainer again (F2)." % self.port, severity="warning")
+            self.port, self._port_tried = None, False
+            self.link_detail = "choose the trainer (F2)"
+            self._close_trainer()
+            return
+        self.connect(self.port)
 
     def connect(self, port: str | None) -> None:
         """Connect to the trainer on `port` (None: the Pico on USB) once a patient is chosen."""
@@ -142,11 +166,16 @@ class SoftcrankApp(App):
             self.link_detail = "choose the patient first"
             self.switch_mode("patient")
             return
+        self._port_tried = True
         self._open_trainer(port, self.patient["id"])
 
     @work(thread=True, exclusive=True, group="trainer")
     def _open_trainer(self, port: str | None, patient_id: int) -> None:
         self.trainer.open(port, patient_id)
+
+    @work(thread=True, exclusive=True, group="trainer")
+    def _close_trainer(self) -> None:
+        self.trainer.close()
 
     @work(thread=True, exclusive=True, group="trainer")
     def start_virtual_trainer(self) -> None:
@@ -156,57 +185,68 @@ class SoftcrankApp(App):
             self.board.start()
         self.call_from_thread(self.connect, self.board.port)
 
-    @work(thread=True, group="commands")
-    def send(self, type_: str, *values) -> None:
-        """Send a command to the trainer from a worker; the answer comes back as CommandDone."""
-        try:
-            self.trainer.command(type_, *values)
-            error = None
-        except Exception as e:  # LinkError, CommandRefused: said in words, nothing else changes
-            error = str(e)
-        self.post_message(CommandDone(type_, error))
+    def send(self, type_: str, *values) -> Job:
+        """Queue a command for the trainer (trainer/commands.py: in order; ESTOP and PAUSE
+        at once); the answer comes back as CommandDone. Never blocks."""
+        return self.trainer.submit((type_, *values), done=self._job_done)
+
+    def _job_done(self, job: Job) -> None:
+        """From a queue thread: the job's outcome as a message, a refusal with its N code."""
+        code = job.exception.code if isinstance(job.exception, CommandRefused) else None
+        command = job.exception.type if isinstance(job.exception, CommandRefused) else job.steps[-1][0]
+        self.post_message(CommandDone(command, job.error, code))
+
+    def start_session(self) -> None:
+        """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START, as
+        one job of the queue. The plan is read in a worker."""
+        self.starting = True
+        self._start_with_plan(self.patient["id"])
 
     @work(thread=True, group="commands")
-    def start_session(self, pin: str | None = None) -> None:
-        """Send the patient's plan as GOALS (the trainer clamps it to its caps), then START; only
-        on this patient's caps that the ride log accounts for, else a therapist confirms them as
-        they are with the PIN first (whose_caps.py: the question and answer `softcrank ride
-        --confirm-caps` has; `pin` is that answer)."""
+    def _start_with_plan(self, patient_id: int, pin: str | None = None) -> None:
+        """Only on this patient's caps that the ride log accounts for; else a therapist confirms
+        them as they are with the PIN first (whose_caps.py: the one question and answer that
+        `softcrank ride --confirm-caps` has; `pin` is that answer). Then GOALS + START."""
         try:
             if self.trainer.link is not None and self.trainer.link.state == "connected":
                 if pin is None:
-                    found = whose_caps.questions(self.ridelog, self.trainer.link, self.patient["id"])  # each logged
+                    found = whose_caps.questions(self.ridelog, self.trainer.link, patient_id)  # each logged
                     if found:
-                        self.call_from_thread(self._ask_caps, found.lines)
+                        self.call_from_thread(self._ask_caps, patient_id, found.lines)
                         return
                 else:
                     try:
-                        whose_caps.confirm(self.ridelog, self.trainer.link, pin, "the therapist", self.patient["id"])
+                        whose_caps.confirm(self.ridelog, self.trainer.link, pin, "the therapist", patient_id)
                     except TherapistError as e:  # wrong, too soon after wrong ones, or locked: in words
                         self.post_message(CommandDone("START", "nothing started: %s" % e))
                         return
                     self.post_message(Notice("The therapist confirmed the trainer's caps for this ride (logged).",
                                              "information"))
-            plan = self.ridelog.current_plan(self.patient["id"])
-            asked = plan["goals"]
-            got = {f.type: f for f in self.trainer.command("GOALS", *[asked[name] for name in GOAL_NAMES])}
-            cut = clamped(asked, got["G"], self.trainer.caps) if "G" in got and self.trainer.caps else None
-            if cut:  # before START: the rider hears of it before riding
-                self.post_message(Notice(cut[0].upper() + cut[1:] + ".", "warning"))
-            self.trainer.command("START")
-            error = None
+            plan = self.ridelog.current_plan(patient_id)
         except (LinkError, RideLogError) as e:
-            error = str(e)
-        self.post_message(CommandDone("START", error))
+            self.post_message(CommandDone("START", str(e)))
+            return
+        asked = plan["goals"]
+        self.trainer.submit(("GOALS", *[asked[name] for name in GOAL_NAMES]), ("START",),
+                            done=lambda job: self._started(job, asked))
 
-    def _ask_caps(self, lines: list[str]) -> None:
+    def _started(self, job: Job, asked: dict) -> None:
+        """From a queue thread: GOALS + START answered; a plan the caps cut is said in words."""
+        goals = [f for f in (job.frames[0] if job.frames else []) if f.type == "G"]
+        cut = clamped(asked, goals[-1], self.trainer.caps) if goals and self.trainer.caps else None
+        if cut:
+            self.post_message(Notice(cut[0].upper() + cut[1:] + ".", "warning"))
+        self._job_done(job)
+
+    def _ask_caps(self, patient_id: int, lines: list[str]) -> None:
         """The trainer's caps need a therapist before this ride: ask for the PIN."""
         from .widgets.confirm import ConfirmCaps
 
         def answered(pin: str | None) -> None:
             if pin:
-                self.start_session(pin)
+                self._start_with_plan(patient_id, pin)
             else:
+                self.starting = False
                 self.notify("Nothing started: the trainer's caps were not confirmed.", severity="warning")
         self.push_screen(ConfirmCaps(lines), answered)
 
@@ -236,9 +276,12 @@ class SoftcrankApp(App):
     # ----- messages from the trainer ------------------------------------------------------
 
     def on_link_changed(self, message: LinkChanged) -> None:
-        self.link_state, self.link_detail = message.state, message.detail
+        lost = self.ride.link_lost and message.state == "connecting"  # reconnecting after a loss: still lost
+        self.link_state, self.link_detail = "lost" if lost else message.state, message.detail
         if message.state in ("lost", "connected", "closed"):
             self.ride.link_lost = message.state == "lost"
+        if message.state == "lost" or (message.state == "connecting" and self.ride.link_lost):
+            self.ride.link_lost = True  # reconnecting after a loss: still nothing live
         if message.state == "connected" and self._on_connect is not None:
             setup, self._on_connect = self._on_connect, None
             self._first_connect(setup)
@@ -247,6 +290,7 @@ class SoftcrankApp(App):
     def on_telemetry(self, message: Telemetry) -> None:
         self.ride.telemetry(message.frame)
         self._tell_ride()
+        self._results_when_clear()
 
     def on_trainer_event(self, message: TrainerEvent) -> None:
         line = self.ride.event(message.frame)
@@ -262,18 +306,59 @@ class SoftcrankApp(App):
     def on_session_changed(self, message: SessionChanged) -> None:
         self.ride.session_id = None if message.what == "ended" else message.session_id
         if message.what == "ended":
-            self.notify("Session %d is in the ride log (Review: F5)." % message.session_id)
+            self.last_session = message.session_id
+            self.ride.ended_words = None
+            if self.patient is not None and self.trainer.patient_id == self.patient["id"]:
+                self._results_due = message.session_id
+                self._results_when_clear()
+            self._tell_ride()
+
+    def _results_when_clear(self) -> None:
+        """The results of the session that just ended, once no e-stop or fault banner is up:
+        its "press x to clear" must stay in view until it is done. The recorder can end the
+        session on the ESTOP or FAULT event before a telemetry frame shows the trainer's E or F,
+        so such an end waits for the trainer to be idle again, not only for no alarm."""
+        ride = self.ride
+        alarmed = ride.alarm is not None or (ride.last_end in ("ESTOP", "FAULT") and ride.state not in "ID")
+        if self._results_due is not None and not alarmed:
+            due, self._results_due = self._results_due, None
+            self.show_results(due)
+
+    def show_results(self, session_id: int | None) -> None:
+        """The results screen of `session_id` (None: the last session that ended here)."""
+        session_id = self.last_session if session_id is None else session_id
+        if session_id is None:
+            self.notify("No session has ended here yet: its results come up when one does.")
+            return
+        if isinstance(self.screen, ResultsScreen):
+            self.screen.dismiss()
+        side = (self.patient or {}).get("affected_side", "none")
+        self.push_screen(ResultsScreen(session_id, side, self.ride.restarted))
 
     def on_records_lost(self, message: RecordsLost) -> None:
-        words = message.lost.words()
+        lost = message.lost
+        if lost.reason == "restart":
+            self.ride.restarted = True
+            self.ride.note("the trainer restarted: its session ended there")
+            if isinstance(self.screen, ResultsScreen) and self.screen.session_id == self.last_session:
+                self.show_results(self.last_session)  # the same results, saying it was a restart
+            self._tell_ride()
+            return
+        words = lost.words()
         self.notify(words[0].upper() + words[1:] + ".", severity="warning", timeout=10)
 
     def on_notice(self, message: Notice) -> None:
         self.notify(message.text[0].upper() + message.text[1:], severity=message.severity, timeout=15)
 
     def on_command_done(self, message: CommandDone) -> None:
+        if message.command in ("START", "GOALS"):
+            self.starting = False
         if message.error:
-            self.notify("%s: %s" % (message.command, message.error), severity="error", timeout=8)
+            words = refusal(message.command, message.code) if message.code else "%s not done: %s" % (
+                message.command, message.error)
+            self.ride.note(words)
+            self.notify(words, severity="error", timeout=8)
+            self._tell_ride()
 
     def on_history_ready(self, message: HistoryReady) -> None:
         if message.session_id is None:
@@ -299,6 +384,7 @@ class SoftcrankApp(App):
     def on_unmount(self) -> None:
         self._stop_history.set()
         self.trainer.close()
+        self.trainer.queue.close()
         self._history_done.wait(HISTORY_STOP_S)
         if self.board is not None:
             self.board.stop()

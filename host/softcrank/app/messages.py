@@ -72,11 +72,12 @@ class RecordsLost(Message):
 
 
 class CommandDone(Message):
-    """A command sent from a worker: `error` is None, or why it failed, in words."""
+    """A command answered: `error` is None, or why it failed, in words; `code` the trainer's
+    N code when it refused (clinical/words.refusal says it for the rider)."""
 
-    def __init__(self, command: str, error: str | None) -> None:
+    def __init__(self, command: str, error: str | None, code: str | None = None) -> None:
         super().__init__()
-        self.command, self.error = command, error
+        self.command, self.error, self.code = command, error, code
 
 
 class HistoryReady(Message):

@@ -24,6 +24,7 @@ from typing import Callable
 from textual.message import Message
 
 from ..frames import Frame
+from ..trainer.commands import CommandQueue, Job
 from ..trainer.link import Link, LinkError
 from ..trainer.recovery import recover
 from ..trainer.session import SilenceResume
@@ -49,6 +50,7 @@ class Trainer:
         self._pump: threading.Thread | None = None
         self._silence = SilenceResume()  # the session's pauses for this laptop's silence
         self._pump_stop = threading.Event()
+        self.queue = CommandQueue(lambda: self.link if self.connected else None)  # every command, in order
 
     @property
     def connected(self) -> bool:
@@ -78,11 +80,16 @@ class Trainer:
         self.link.open(wait=None)
 
     def command(self, type_: str, *values) -> list[Frame]:
-        """Send a command and wait for its answer (from a worker). Raises LinkError, or
-        CommandRefused with the trainer's reason."""
+        """Send a command through the queue and wait for its answer (from a worker). Raises
+        LinkError with the reason in words."""
         if self.link is None:
             raise LinkError("no trainer chosen yet: pick one on the Connect screen")
-        return self.link.command(type_, *values)  # C and G in the answer reach _frame too
+        return self.queue.submit((type_, *values)).result()[0]  # C and G in the answer reach _frame too
+
+    def submit(self, *steps, done=None) -> Job:
+        """Queue a job of (type, *values) steps without waiting (the UI thread may call it):
+        first come, first served; ESTOP and PAUSE go at once. `done(job)` runs on a queue thread."""
+        return self.queue.submit(*steps, done=done)
 
     def close(self) -> None:
         """Close the link. A session still on is stopped first: nobody would be watching it."""
@@ -161,7 +168,4 @@ class Trainer:
                 stop.wait(1 / PUMP_HZ)
 
     def _resume(self, link: Link) -> None:
-        try:
-            link.command("RESUME")
-        except LinkError:
-            pass  # the link went again: the trainer stays paused, and space resumes it
+        self.queue.submit(("RESUME",))  # if the link went again the trainer stays paused, and space resumes it

@@ -40,6 +40,7 @@ from ..clinical.report import ended
 from ..clinical.summary import summary_of
 from ..frames import Frame
 from ..store.ridelog import RideLog
+from ..trainer.commands import CommandQueue
 from ..trainer.link import CommandRefused, Link, LinkError, Lost
 from ..trainer.plan import clamped
 from ..trainer.recorder import Recorder
@@ -116,22 +117,25 @@ def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_
 
     callbacks.update(on_frame=on_frame, on_lost=lambda lost: (recorder.lost_records(lost), on_lost(lost)))
     link = Link(port, on_state=on_state, **_timings(speed), **callbacks)
+    commands = CommandQueue(lambda: link)  # the same ordered queue as the app's (trainer/commands.py)
     try:
         link.open(wait=open_wait_s)
     except LinkError as e:
+        commands.close()
         raise RideError(str(e)) from e
     ending = lambda sid: ended(ridelog.session(sid), ridelog)  # noqa: E731
     try:
-        session, found = _begin(link, recorder, sessions, work_min, new, ending, write, confirm_caps)
+        session, found = _begin(link, commands, recorder, sessions, work_min, new, ending, write, confirm_caps)
         if found is not None and found.action == "ended":
             return _report(recorder, session, write)
-        _act(link, found, write)
-        return _follow(link, recorder, session, frames, sessions, every_s, write, watch, give_up_s, ending)
+        _act(commands, found, write)
+        return _follow(link, commands, recorder, session, frames, sessions, every_s, write, watch, give_up_s, ending)
     except KeyboardInterrupt:
         if recorder.session_id is not None:
-            _stop(link, recorder, sessions, write)
+            _stop(commands, recorder, sessions, write)
         raise
     finally:
+        commands.close()
         link.close()
         ridelog.flush()
 
@@ -160,7 +164,7 @@ def _timings(speed: float) -> dict:
     return link_timings(speed)  # the link's real-time numbers scaled to the trainer's clock
 
 
-def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int | None, new: bool,
+def _begin(link: Link, commands: CommandQueue, recorder: Recorder, sessions: queue.Queue, work_min: int | None, new: bool,
            ending: Callable[[int], str], write: Callable[[str], object],
            confirm_caps: Callable[[Link], None] | None = None) -> tuple[int, Found | None]:
     """Carry on with the ride log's unfinished session, report how it ended while this host
@@ -191,7 +195,7 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
     _account_for_caps(link, recorder, write, confirm_caps)
     if work_min is not None:
         try:
-            goals = link.command("GOALS", work_min, goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])[0]
+            goals = commands.command("GOALS", work_min, goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])[0]
         except CommandRefused as e:
             raise RideError("the trainer refused the plan: %s" % e) from e
     write("caps: resistance <= %d %%, cadence <= %d rpm, session <= %d min, ramp %d %%/min"
@@ -203,7 +207,7 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
           % (caps["warmup_s"] // 60, goals["dur_min"], goals["res_pct"], goals["cad_lo_rpm"],
              goals["cad_hi_rpm"], caps["cooldown_s"] // 60))
     try:
-        link.command("START")
+        commands.command("START")
     except CommandRefused as e:
         if e.code == "STATE":
             raise RideError("the trainer cannot start now: the pedals are still being zeroed or a "
@@ -223,18 +227,18 @@ def _begin(link: Link, recorder: Recorder, sessions: queue.Queue, work_min: int 
             return sid, None
 
 
-def _act(link: Link, found: Found | None, write: Callable[[str], object]) -> None:
+def _act(commands: CommandQueue, found: Found | None, write: Callable[[str], object]) -> None:
     """What a handshake's finding asks of the host: only "stop" is sent from here (a "resume"
     is SilenceResume's, on live telemetry)."""
     if found is None or found.action != "stop":
         return
     try:
-        link.command("STOP")
+        commands.command("STOP")
     except LinkError as e:
         write("could not stop the session (%s): the trainer keeps it paused, resistance off" % e)
 
 
-def _follow(link: Link, recorder: Recorder, session: int, frames: queue.Queue, sessions: queue.Queue,
+def _follow(link: Link, commands: CommandQueue, recorder: Recorder, session: int, frames: queue.Queue, sessions: queue.Queue,
             every_s: int, write: Callable[[str], object], watch: _LinkWatch, give_up_s: float,
             ending: Callable[[int], str]) -> dict:
     """Print status lines and events until the session has ended."""
@@ -283,7 +287,7 @@ def _follow(link: Link, recorder: Recorder, session: int, frames: queue.Queue, s
         if silence.due(frame, link):  # paused for this host's silence, and the link is back
             write("%6s >> the link is back: resuming" % console.clock(elapsed))
             try:
-                link.command("RESUME")
+                commands.command("RESUME")
             except LinkError as e:
                 write("could not resume: %s" % e)
     return _report(recorder, session, write)
@@ -307,12 +311,12 @@ def _report(recorder: Recorder, session: int, write: Callable[[str], object]) ->
             "samples": summary.samples, "missing": summary.records_missing}
 
 
-def _stop(link: Link, recorder: Recorder, sessions: queue.Queue, write: Callable[[str], object]) -> None:
+def _stop(commands: CommandQueue, recorder: Recorder, sessions: queue.Queue, write: Callable[[str], object]) -> None:
     """Ctrl-C: stop the session and wait a little for its STOP record to be stored."""
     session = recorder.session_id
     write("stopping the session (resistance off)")
     try:
-        link.command("STOP")
+        commands.command("STOP")
     except LinkError as e:
         write("could not reach the trainer to stop it (%s): it pauses by itself after 10 s" % e)
         return

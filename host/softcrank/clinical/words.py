@@ -75,11 +75,36 @@ UNSAVED = {P.UNSAVED_CALIBRATION: "the pedal calibration", P.UNSAVED_CAPS: "the 
 SPASM_CAUSES = {P.SPASM_FORCE_L: "left pedal", P.SPASM_FORCE_R: "right pedal", P.SPASM_REVERSAL: "sudden reversal"}
 
 
+# A command the trainer refused (its N code), in words for the rider: what it could not do, why.
+COMMAND_WORDS = {"START": "start", "PAUSE": "pause", "RESUME": "carry on", "STOP": "stop", "ESTOP": "stop at once",
+                 "GOALS": "take the plan", "CAPS": "take the caps", "TARE": "zero the pedals"}
+REFUSAL_WHY = {"STATE": "not possible right now", "RANGE": "a value is outside what it accepts",
+               "AUTH": "not signed by the therapist", "NOKEY": "it has no therapist's key yet",
+               "BADCRC": "the message arrived damaged", "STALE": "an old request was sent again",
+               "UNSAVED": "it could not save it"}
+
+
+def refusal(command: str, code: str) -> str:
+    """"The trainer did not start: not possible right now." for an N answer to START."""
+    return "The trainer did not %s: %s." % (COMMAND_WORDS.get(command, command.lower()),
+                                           REFUSAL_WHY.get(code, "it answered %s" % code))
+
+
 def clock(seconds: int) -> str:
     return "%d:%02d" % divmod(max(0, seconds), 60)
 
 
-def event_line(e: Frame, elapsed_s: int) -> str:
+def session_left_s(state: str, left_s: int, goals: Frame | None, caps: Frame | None) -> int | None:
+    """The session's time left in seconds: the phase's time left (the trainer's left_s) plus
+    the phases still to come as planned (work dur_min, cool-down cooldown_s). `state` is the
+    pedalling phase (U W C; for a pause or a rest, the one it resumes). None if not known."""
+    if goals is None or caps is None or state not in ("U", "W", "C"):
+        return None
+    after = {"U": 60 * goals["dur_min"] + caps["cooldown_s"], "W": caps["cooldown_s"], "C": 0}[state]
+    return max(0, left_s) + after
+
+
+def event_line(e: Frame, elapsed_s: int | None) -> str:
     words = EVENT_WORDS.get(e["event"], e["event"].lower())
     arg = e["arg"]
     if e["event"] == "PAUSE":
@@ -98,7 +123,7 @@ def event_line(e: Frame, elapsed_s: int) -> str:
         words += ": %s (in force until it restarts; it keeps trying)" % UNSAVED.get(arg, "file %d" % arg)
     elif e["event"] == "CAPS" and arg == 1:
         words = "therapist's caps restored from the trainer's memory"
-    return "%6s >> %s" % (clock(elapsed_s), words)
+    return "%6s >> %s" % ("" if elapsed_s is None else clock(elapsed_s), words)
 
 
 def balance(left_dn: float, right_dn: float) -> str:

@@ -33,6 +33,15 @@ class ProtocolMismatch(LinkError):
     not help, so the link closes."""
 
 
+class Overtaken(LinkError):
+    """An urgent command (ESTOP, PAUSE) went while this one waited for its answer: it is not
+    sent again, since the firmware would take its resend for a new command."""
+
+    def __init__(self, type_: str) -> None:
+        super().__init__("%s was not sent again: an emergency stop or pause went first" % type_)
+        self.type = type_
+
+
 class CommandRefused(LinkError):
     def __init__(self, type_: str, code: str) -> None:
         super().__init__("the trainer refused %s: %s (%s)" % (type_, code, NAK_MEANINGS.get(code, "?")))

@@ -19,6 +19,10 @@ The numbers, and why: timings.py.
 
 Commands go one at a time: the firmware remembers only the last command's seq for resends,
 so a second command in flight would make a resend of the first look new and apply it twice.
+The one exception is an urgent command (ESTOP, PAUSE: `command(..., urgent=True)`): it goes
+on the wire at once, without waiting for the command, heartbeat or REPLAY in flight. That
+one is then overtaken: it is never sent again (its resend would look new to the firmware)
+and raises Overtaken if its answer had not come; a REPLAY overtaken is asked again.
 """
 
 from __future__ import annotations
@@ -34,13 +38,13 @@ from softcrank_fw import protocol as P
 from softcrank_fw.ring import rec_diff
 
 from ..frames import Commander, Frame
-from .errors import CommandRefused, LinkError, Lost, ProtocolMismatch
+from .errors import CommandRefused, LinkError, Lost, Overtaken, ProtocolMismatch
 from .handshake import Handshake
 from .latest import Latest
 from .records import RecordReader, _call
 from .timings import ANSWER_TIMEOUT_S, BACKOFF_MAX_S, BACKOFF_MIN_S, HEARTBEAT_S, RETRIES, SILENCE_S
 
-__all__ = ["Link", "LinkError", "CommandRefused", "ProtocolMismatch", "Lost", "Latest", "STATES"]
+__all__ = ["Link", "LinkError", "CommandRefused", "Overtaken", "ProtocolMismatch", "Lost", "Latest", "STATES", "URGENT"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,8 @@ WRITE_TIMEOUT_S = 1.0  # a device that takes nothing for 1 s is gone (SerialTime
 OPEN_WAIT_S = 10.0
 BAUDRATE = 115200  # ignored on USB; what a UART-connected unit needs
 _LINK_OWNED = ("HELLO", "REPLAY", "ACK")  # the link's own bookkeeping: not for callers
+URGENT = frozenset(("ESTOP", "PAUSE"))  # may overtake the command in flight (see the module doc)
+
 
 class _Retry(Exception):
     """This attempt to connect failed; the supervisor tries again after a back-off."""
@@ -107,6 +113,11 @@ class Link(Handshake, RecordReader):
         self._closing = threading.Event()
         self._wake = threading.Event()  # the supervisor has something to do
         self._command_lock = threading.Lock()  # one command in flight (see the module doc)
+        self._urgent_lock = threading.Lock()  # one urgent command at a time, beside the one in flight
+        self._overtaken = 0  # counts urgent commands: an exchange that sees it change stops resending
+        self._urgent_seq: int | None = None  # the urgent command waiting for its answer
+        self._urgent_answer: Frame | None = None
+        self._urgent_answered = threading.Event()
         self._write_lock = threading.Lock()
         self._mutex = threading.Lock()  # the bookkeeping below, shared by the reader and others
         self._loss: str | None = None  # why the current connection failed
@@ -174,18 +185,25 @@ class Link(Handshake, RecordReader):
 
     # ----- what callers use ---------------------------------------------------------------
 
-    def command(self, type_: str, *values, timeout: float | None = None, retries: int | None = None) -> list[Frame]:
+    def command(self, type_: str, *values, timeout: float | None = None, retries: int | None = None,
+                urgent: bool = False) -> list[Frame]:
         """Send a command and wait for its answer; returns the frames that came before the A
         (a CAPS answer carries C and G). Without an answer in `timeout` the same frame (same
         seq) goes again, up to `retries` times: the firmware answers a resend without applying
-        it twice. Raises CommandRefused on N, LinkError if not connected or no answer came."""
+        it twice. Raises CommandRefused on N, LinkError if not connected or no answer came.
+        `urgent` (ESTOP, PAUSE only): on the wire at once, overtaking the command in flight."""
         if type_ in _LINK_OWNED:
             raise ValueError("%s is the link's own business (handshake, replay, heartbeat)" % type_)
         if self._reader is threading.current_thread():
             raise LinkError("command() from the reader thread (a callback) would wait for itself")
         if self.state != "connected":
             raise LinkError("not connected to the trainer (%s: %s)" % (self.state, self.detail))
-        frames, answer = self._exchange(type_, values, timeout, retries)
+        if urgent:
+            if type_ not in URGENT:
+                raise ValueError("only %s may overtake the command in flight, not %s" % (", ".join(sorted(URGENT)), type_))
+            frames, answer = self._urgent(type_, values, timeout, retries)
+        else:
+            frames, answer = self._exchange(type_, values, timeout, retries)
         if answer.type == "N":
             raise CommandRefused(type_, answer["code"])
         for frame in frames:  # an answer's new caps, goals or calibration replace the handshake's
@@ -359,9 +377,10 @@ class Link(Handshake, RecordReader):
         timeout = self.answer_timeout_s if timeout is None else timeout
         retries = self.retries if retries is None else retries
         with self._command_lock:
-            seq = self._seq.seq
-            frame = self._seq(type_, *values)
             with self._mutex:
+                seq = self._seq.seq
+                frame = self._seq(type_, *values)
+                generation = self._overtaken
                 self._waiting, self._answer_frames, self._answer = seq, [], None
                 self._answered.clear()
                 if type_ == "REPLAY":
@@ -370,7 +389,11 @@ class Link(Handshake, RecordReader):
                 for _ in range(retries + 1):
                     if self._loss:
                         break  # the connection failed: no point waiting out the timeouts
-                    self._write(frame)
+                    if not self._write(frame, unless_overtaken=generation):
+                        if type_ == "REPLAY":
+                            with self._mutex:
+                                self._replaying, self._replay_seq, self._replay_wanted = False, None, True
+                        raise Overtaken(type_)
                     if self._answered.wait(timeout):
                         break
                 else:
@@ -383,8 +406,43 @@ class Link(Handshake, RecordReader):
                 with self._mutex:
                     self._waiting = None
 
-    def _write(self, data: bytes) -> None:
+    def _urgent(self, type_: str, values: Sequence, timeout: float | None,
+                retries: int | None) -> tuple[list[Frame], Frame]:
+        """Send an urgent command now, overtaking the exchange in flight (it sends nothing more)."""
+        timeout = self.answer_timeout_s if timeout is None else timeout
+        retries = self.retries if retries is None else retries
+        with self._urgent_lock:
+            with self._mutex:
+                self._overtaken += 1
+                seq = self._seq.seq
+                frame = self._seq(type_, *values)
+                self._urgent_seq, self._urgent_answer = seq, None
+                self._urgent_answered.clear()
+            try:
+                for _ in range(retries + 1):
+                    if self._loss:
+                        break
+                    self._write(frame)  # the newest seq: the firmware still knows a resend of it
+                    if self._urgent_answered.wait(timeout):
+                        break
+                else:
+                    raise LinkError("no answer to %s after %d tries" % (type_, retries + 1))
+                with self._mutex:
+                    if self._urgent_answer is None:
+                        raise LinkError("the link was lost waiting for the answer to %s (%s)" % (type_, self._loss))
+                    return [], self._urgent_answer
+            finally:
+                with self._mutex:
+                    self._urgent_seq = None
+
+    def _write(self, data: bytes, unless_overtaken: int | None = None) -> bool:
+        """Write `data`; False, writing nothing, when an urgent command came after generation
+        `unless_overtaken` (checked under the write lock: no urgent frame slips in between)."""
         with self._write_lock:
+            if unless_overtaken is not None:
+                with self._mutex:
+                    if self._overtaken != unless_overtaken or self._urgent_seq is not None:
+                        return False
             if self._serial is None:
                 raise LinkError("the port is closed")
             try:
@@ -393,10 +451,12 @@ class Link(Handshake, RecordReader):
                 self._lose("cannot write to %s: %s" % (self.port_name, e))
                 raise LinkError(str(e)) from e
             self._last_sent = time.monotonic()
+        return True
 
     def _lose(self, reason: str) -> None:
         """The connection failed: wake the supervisor and the command waiting for an answer."""
         with self._mutex:
             self._loss = self._loss or reason
         self._answered.set()
+        self._urgent_answered.set()
         self._wake.set()

@@ -89,6 +89,9 @@ class RecordReader:
             if ref == self._waiting and self._answer is None:
                 self._answer = frame
                 self._answered.set()
+            if ref == self._urgent_seq and self._urgent_answer is None:
+                self._urgent_answer = frame
+                self._urgent_answered.set()
 
     def _record(self, frame: Frame, batch: list[Frame]) -> None:
         """Hand the record on if it is the next one the sink needs; ask for a REPLAY on a gap."""

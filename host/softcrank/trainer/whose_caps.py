@@ -24,7 +24,7 @@ from ..store.ridelog import RideLog
 from . import capscheck
 from .therapist import unlock
 
-__all__ = ["Questions", "caps_owner", "confirm", "not_this_patients", "questions"]
+__all__ = ["Questions", "caps_owner", "confirm", "not_this_patients", "owner_short", "questions"]
 
 
 def caps_owner(caps, ridelog: RideLog) -> str:
@@ -35,6 +35,15 @@ def caps_owner(caps, ridelog: RideLog) -> str:
         return "caps set for no one named"
     names = {p["id"]: p["name"] for p in ridelog.patients()}
     return "caps set for %s" % names.get(caps["patient"], "patient %d (not in this ride log)" % caps["patient"])
+
+
+def owner_short(caps, patient_id: int | None) -> str:
+    """Whose caps, in a few words for the Ride screen (no ride log read: the UI thread)."""
+    if caps["counter"] == 0:
+        return "Caps: the firmware's defaults!"
+    if patient_id is not None and caps["patient"] == patient_id:
+        return "Caps: this patient's."
+    return "Caps: another patient's!" if caps["patient"] else "Caps: set for no one named!"
 
 
 def not_this_patients(caps, patient_id: int, ridelog: RideLog) -> str | None:

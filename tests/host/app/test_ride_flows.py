@@ -40,6 +40,14 @@ async def ready(pilot):
     await until(pilot, lambda: app.ridelog.trainer_caps(SIM_DEVICE), 30, "the caps in the ride log")
 
 
+def results_headline(app) -> str:
+    """The results screen's headline once it has its figures, else ""."""
+    from softcrank.app.screens.results import ResultsScreen
+
+    screen = app.screen
+    return screen.results.headline if isinstance(screen, ResultsScreen) and screen.results else ""
+
+
 def banner(app) -> str | None:
     """The Ride screen's banner, or None (also while the screen is still being composed)."""
     banners = app.screen.query(Banner)
@@ -53,10 +61,12 @@ def test_a_session_rides_to_done_and_lands_in_the_ride_log(log, patient, board):
             await ready(pilot)
             await pilot.press("s")
             await until(pilot, lambda: app.ride.state == "U", 30, "the warm-up")
-            assert "Phase: WARM-UP" in str(app.screen.query_one("#phase").render())
+            assert "WARM-UP" in str(app.screen.query_one("#phase").render())
             await until(pilot, lambda: app.ride.state == "D", 120, "the session's end")
             await until(pilot, lambda: app.ride.session_id is None and log.sessions(patient), 30, "the recorder")
             assert any("session complete" in line for line in app.ride.events)
+            await until(pilot, lambda: results_headline(app).startswith("Session complete"), 30, "the results")
+            await pilot.press("escape")
             assert "complete" in str(app.screen.query_one("#events").render())
         session = log.sessions(patient)[-1]
         assert session["end_state"] == "D" and session["goals"] == SHORT_PLAN

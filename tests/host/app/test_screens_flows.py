@@ -33,6 +33,7 @@ def test_pick_a_patient_then_add_one(log, patient):
             table = app.screen.query_one("#patients", DataTable)
             await until(pilot, lambda: table.row_count == 1, 10, "the patient list")
             await pilot.press("enter")
+            await until(pilot, lambda: app.patient is not None, 10, "the patient, read in a worker")
             assert app.patient["name"] == "Ann B"
             assert "Ann B" in str(app.screen.query_one("#linkbar").render())
             assert app.screen.__class__.__name__ == "ConnectScreen"  # no trainer yet: choose one next

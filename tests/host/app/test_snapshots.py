@@ -92,6 +92,27 @@ def test_help(snap_compare, log, history, size):
     assert snap_compare(make_app(log, patient_id=history), terminal_size=size, run_before=screen("ride", ("f1",)))
 
 
+def test_ride_link_lost(snap_compare, log, history, size):
+    """Nothing live-looking while the link is lost: figures "--", the plot says why."""
+    def lost(app):
+        ride_fed(app)
+        app.ride.link_lost = True
+        app.link_state, app.link_detail = "lost", "nothing from the trainer for 3.0 s"
+    assert snap_compare(make_app(log, patient_id=history), terminal_size=size,
+                        run_before=screen("ride", prepare=lost))
+
+
+def test_results(snap_compare, log, history, size):
+    """The results screen after the second captured session (done, with a spasm)."""
+    async def run_before(pilot):
+        await screen("ride", prepare=ride_fed)(pilot)
+        pilot.app.show_results(log.sessions(history)[-1]["id"])
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    assert snap_compare(make_app(log, patient_id=history), terminal_size=size, run_before=run_before)
+
+
 def test_therapist_confirms_a_large_step(snap_compare, log, history, size):
     """The confirmation dialog of a caps change with a large step (issue 15 item 1)."""
     set_pin(log, PIN)

@@ -209,7 +209,9 @@ def test_a_ride_on_another_patients_caps_starts_only_with_the_therapists_pin(log
         app.notify = lambda message, **kw: notes.append(message)
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: app.link_state == "connected" and app.ride.caps is not None, 30, "the link")
-            await pilot.press("f4", "s")
+            await pilot.press("f4")
+            await until(pilot, lambda: "Caps: another patient's!" in text(app, "#phase"), 30, "whose caps, on Ride")
+            await pilot.press("s")
             await until(pilot, lambda: app.screen.query("#confirm-pin"), 30, "the question")
             assert "The trainer holds caps set for Bo C, not this patient's" in text(app, "#confirm-rows")
             assert app.screen.query_one("#confirm-pin").region.bottom <= 24  # the PIN field on screen at 80x24

@@ -9,6 +9,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...trainer.ports import PICO_USB
+from ..widgets.firststeps import FirstSteps
 from .base import AppScreen
 
 VIRTUAL = "virtual"
@@ -29,6 +30,7 @@ class ConnectScreen(AppScreen):
     BINDINGS = [Binding("r", "rescan", "Look again"), Binding("enter", "choose", "Connect", show=False)]
 
     def body(self) -> ComposeResult:
+        yield FirstSteps(id="first-steps", markup=False)  # "[x]" is not a style tag
         yield Static("Choose the trainer. Up and down to move, Enter to connect.", classes="intro")
         yield OptionList(id="trainers")
         yield Static("Or type a port (/dev/ttyACM0, COM3, a `softcrank sim` port) and press Enter:")
@@ -36,6 +38,9 @@ class ConnectScreen(AppScreen):
 
     def on_mount(self) -> None:
         self.action_rescan()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(FirstSteps).refresh_steps()
 
     @work(thread=True, exclusive=True)
     def action_rescan(self) -> None:

@@ -19,10 +19,12 @@ The bottom line always shows the keys of the screen you are on.
 - **s** start a session: warm-up, work, cool-down, as the therapist planned
 - **space** pause, and again to carry on
 - **x** stop the session (also clears an emergency stop or a fault)
-- **e** EMERGENCY STOP: resistance off at once
+- **e** EMERGENCY STOP: resistance off at once, ahead of anything else being sent
+- **r** the results of the last session (they also come up by themselves when one ends)
 
-The big number is your cadence (pedal turns a minute); the words under it say whether you are
-in the target band, too slow or too fast. The bars show how hard each foot pushes.
+The first big number is your cadence (pedal turns a minute); the words under it say whether
+you are in the target band, too slow or too fast. The second is the session's time left. The
+bars show how hard each foot pushes. A key that cannot do anything now is refused in words.
 
 ## Therapist
 Behind a PIN: the caps (the trainer enforces them), the session plan, and who changed what.

@@ -55,6 +55,8 @@ class PatientScreen(AppScreen):
         current = self.app.patient
         if current is not None and str(current["id"]) in [k.value for k in table.rows]:
             table.move_cursor(row=table.get_row_index(str(current["id"])))
+        if self.focused is not None:
+            return  # a background reload never takes the focus from where someone is typing
         if rows:
             table.focus()
         else:

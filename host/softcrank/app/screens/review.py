@@ -30,7 +30,9 @@ from ..widgets.plots import LinePlot
 from .base import AppScreen
 
 REVIEW_POINTS = 300  # about twice the width of a wide terminal: every column gets a point
-COLUMNS = ("Session", "Date", "Minutes", "Cadence rpm", "In band %", "Symmetry %", "Work kJ", "Ended")
+# Short headings: every column, "Ended" with its longest words ("ended, its end not seen"), fits
+# in 80 columns; the user guide says what each one is.
+COLUMNS = ("Session", "Date", "Min", "rpm", "In band %", "Sym %", "kJ", "Ended")
 
 
 class Figure:

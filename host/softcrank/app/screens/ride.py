@@ -1,13 +1,18 @@
-"""Ride: what the rider sees, readable from a metre away, and the keys to start, pause and stop.
+"""Ride: what the rider sees, readable from a metre away at 80x24, and the keys to ride.
 
-A large cadence figure against the target band (in words too), the force on each pedal with
-the left/right share, resistance now against the plan and the cap, the phase and time left,
-the last minutes of cadence against the band, and events as they happen. An emergency stop,
-a fault or a lost link puts up a banner that cannot be missed.
+Two figures five rows tall (widgets/bigfigure.py): the cadence against the target band (in
+words too) and the session's time left; beside them the phase, the resistance against the
+plan and the cap, and the force on each pedal with the share; before a ride, whose caps the
+trainer holds (this patient's, another's, the firmware's defaults: whose_caps.py). Then the last minutes of
+cadence against the band (x in minutes and seconds before now, legend off the data), and the
+events on the session clock, newest at the bottom, always in view. An emergency stop, a
+fault or a lost link puts up a banner that cannot be missed; while the link is lost nothing
+on the screen looks live (figures read "--", the plot says why it stopped).
 
 Keys: s start (sends the plan as GOALS, then START), space pause/resume, x stop (also clears
-an e-stop or a fault), e emergency stop. Commands go through workers: a slow or absent
-trainer never freezes the screen.
+an e-stop or a fault), e emergency stop. A key that cannot apply in the trainer's state is
+refused here, in words, before anything is sent (keys.py); the rest go through the
+trainer's one command queue (trainer/commands.py), where e and space jump the line.
 """
 
 from __future__ import annotations
@@ -22,25 +27,34 @@ from textual.widgets import Static
 from softcrank_fw import protocol as P
 
 from ...clinical.words import STATE_WORDS, clock
+from ...trainer.whose_caps import owner_short
 from ..widgets.banners import Banner
-from ..widgets.figures import CadenceFigure, ForceBars
+from ..widgets.bigfigure import BigFigure
+from ..widgets.figures import ForceBars, band_words
 from ..widgets.plots import LinePlot
 from .base import AppScreen
+from .keys import refusal
 
 PEDALLING = frozenset("UWC")
 PLOT_EVERY_S = 1.0  # redraw the live plot once a second: plotext builds it whole, and the link shares the CPU
-EVENT_LINES = 4
+EVENT_LINES = 3  # #events is 4 rows with its top border: 3 lines, the newest at the bottom
 
 
 def flag_words(flags: int) -> str:
     words = []
     if flags & P.FLAG_RAMPING:
-        words.append("resistance building up gently")
+        words.append("building up gently")
     if flags & P.FLAG_OVERSPEED:
-        words.append("TOO FAST: resistance held")
+        words.append("TOO FAST: held")
     if flags & P.FLAG_HOST_SILENT:
-        words.append("laptop silent: resistance held")
+        words.append("laptop silent: held")
     return "; ".join(words)
+
+
+def minutes_seconds(seconds: float) -> str:
+    """An x-axis tick: -90 -> "-1:30"."""
+    sign = "-" if seconds < 0 else ""
+    return sign + clock(int(round(abs(seconds))))
 
 
 class RideScreen(AppScreen):
@@ -50,6 +64,7 @@ class RideScreen(AppScreen):
         Binding("space", "pause", "Pause/resume"),
         Binding("x", "stop", "Stop"),
         Binding("e", "estop", "EMERGENCY STOP", priority=True),
+        Binding("r", "results", "Results"),
     ]
 
     def __init__(self) -> None:
@@ -59,11 +74,12 @@ class RideScreen(AppScreen):
     def body(self) -> ComposeResult:
         yield Banner(id="banner")
         with Horizontal(id="ride-top"):
-            yield CadenceFigure(id="cadence")
+            yield BigFigure("Cadence, rpm", id="cadence")
+            yield BigFigure("Session time left", id="time-left")
             with Vertical(id="ride-info"):
                 yield Static("", id="phase")
-                yield ForceBars(id="forces")
                 yield Static("", id="resistance")
+                yield ForceBars(id="forces")
         yield LinePlot(id="live")
         yield Static("", id="events")
 
@@ -82,46 +98,62 @@ class RideScreen(AppScreen):
         state = ride.state
         affected = (self.app.patient or {}).get("affected_side", "none")
         self._banner(ride)
-        if t is None:
-            self.query_one(CadenceFigure).show(None, lo, hi, False)
+        cadence, left = self.query_one("#cadence", BigFigure), self.query_one("#time-left", BigFigure)
+        live = t is not None and not ride.link_lost and self.app.link_state == "connected"
+        cadence.caption("Cadence, band %s" % ("--" if lo is None else "%d-%d" % (lo, hi)))
+        if not live:
+            cadence.show("--", "")
+            left.show("--", "")
             self.query_one(ForceBars).show(None, None)
-            self.query_one("#phase", Static).update(self._waiting_words())
+            self.query_one("#phase", Static).update(self._waiting_words(ride))
             self.query_one("#resistance", Static).update("")
         else:
-            self.query_one(CadenceFigure).show(t["cad_drpm"] / 10, lo, hi, state in PEDALLING)
+            rpm = t["cad_drpm"] / 10
+            if state in PEDALLING and lo is not None:
+                words, css = band_words(abs(rpm), lo, hi)
+            else:
+                words, css = "", ""
+            cadence.show("%d" % round(abs(rpm)), words, css)
+            riding = state in "UWCRP"
+            left.show(clock(ride.session_left) if riding and ride.session_left is not None else "--",
+                      "%s: %s left" % (STATE_WORDS.get(state, state), clock(t["left_s"])) if riding else "")
             self.query_one(ForceBars).show(max(t["force_l_dn"], 0) / 10, max(t["force_r_dn"], 0) / 10, affected)
             phase = STATE_WORDS.get(state, state)
-            left = ", %s left" % clock(t["left_s"]) if state in "UWCRP" else ""
             extra = flag_words(t["flags"])
-            self.query_one("#phase", Static).update("Phase: %s%s\n%s" % (phase.upper(), left, extra or self._keys_hint(state)))
+            hint = self._keys_hint(state, ride)
+            if state == "I" and not ride.ended_words and ride.caps is not None:  # before a ride: whose caps
+                hint += "\n" + owner_short(ride.caps, (self.app.patient or {}).get("id"))
+            self.query_one("#phase", Static).update("%s\n%s" % (phase.upper(), extra or hint))
             self.query_one("#resistance", Static).update(self._resistance_words(t, ride))
         self.query_one("#events", Static).update("\n".join(list(ride.events)[-EVENT_LINES:]) or "Events appear here.")
-        if time.monotonic() - self._plotted_at >= PLOT_EVERY_S:
+        if not live:
+            self._plot_stopped(ride)
+        elif time.monotonic() - self._plotted_at >= PLOT_EVERY_S:
             self._plotted_at = time.monotonic()
             self._plot(ride, lo, hi)
 
-    def _waiting_words(self) -> str:
+    def _waiting_words(self, ride) -> str:
         if self.app.patient is None:
             return "Choose the patient (F3), then the trainer (F2)."
+        if ride.link_lost or self.app.link_state == "lost":
+            return "LINK LOST: no live figures\nuntil the trainer answers again."
         if self.app.link_state != "connected":
-            return "Waiting for the trainer (F2 to choose one)."
-        return "Waiting for the first reading from the trainer."
+            return "Waiting for the trainer\n(F2 to choose one)."
+        return "Waiting for the first reading\nfrom the trainer."
 
     @staticmethod
-    def _keys_hint(state: str) -> str:
-        return {"I": "Press s to start.", "D": "Session complete, well done. Press s for another.",
-                "P": "Paused: press space to carry on.", "R": "Resting after a spasm: resistance is off.",
-                "E": "Press x to clear.", "F": "Press x to clear."}.get(state, "")
+    def _keys_hint(state: str, ride) -> str:
+        if state == "D" or (state == "I" and ride.ended_words):
+            return (ride.ended_words or {"DONE": "Session complete.", "STOP": "Stopped early."}.get(
+                ride.last_end, "Session over.")) + "\nr: results; s: another"
+        return {"I": "Press s to start.", "P": "Paused: space carries on.",
+                "R": "Resting after a spasm: resistance off.", "E": "Press x to clear.",
+                "F": "Press x to clear."}.get(state, "")
 
     @staticmethod
     def _resistance_words(t, ride) -> str:
-        text = "Resistance %.1f %%" % (t["res_pm"] / 10)
-        parts = []
-        if ride.goals is not None:
-            parts.append("plan %d %%" % ride.goals["res_pct"])
-        if ride.caps is not None:
-            parts.append("cap %d %%" % ride.caps["max_res_pct"])
-        return text + (" (%s)" % ", ".join(parts) if parts else "")
+        text = "Resistance %.0f %%" % (t["res_pm"] / 10)
+        return text + (" (plan %d %%)" % ride.goals["res_pct"] if ride.goals is not None else "")
 
     def _banner(self, ride) -> None:
         banner = self.query_one(Banner)
@@ -132,34 +164,58 @@ class RideScreen(AppScreen):
         elif banner.kind != kind:
             banner.show(kind)
 
+    def _plot_stopped(self, ride) -> None:
+        why = "link lost: no live data" if ride.link_lost else "no live data yet"
+        self.query_one(LinePlot).draw("Cadence (rpm): %s" % why, "", [])
+        self._plotted_at = 0.0
+
     def _plot(self, ride, lo, hi) -> None:
         history = list(ride.history)
         plot = self.query_one(LinePlot)
         if not history:
-            plot.draw("Cadence, last 3 minutes", "minutes ago", [])
+            plot.draw("Cadence (rpm), last 3 minutes", "min:s before now", [])
             return
         now = history[-1][0]
-        xs = [(t - now) / 60 for t, _, _ in history]
-        series = [("cadence", xs, [c for _, c, _ in history], "white")]
+        xs = [t - now for t, _, _ in history]
+        series = [("cadence", xs, [abs(c) for _, c, _ in history], "white")]
         if lo is not None:
             ends = [min(xs), 0.0]
-            series += [("band low", ends, [lo, lo], "yellow"), ("band high", ends, [hi, hi], "yellow")]
-        top = max([c for _, c, _ in history] + [hi or 0]) + 5
-        plot.draw("Cadence (rpm), last 3 minutes, against the target band", "minutes ago", series, (0, top))
+            series += [("band", ends, [lo, lo], "yellow"), ("", ends, [hi, hi], "yellow")]
+        top = max([abs(c) for _, c, _ in history] + [hi or 0]) + 5
+        plot.draw("Cadence (rpm) against the target band (the two level lines)", "min:s before now", series,
+                  (0, top), xticks=minutes_seconds, legend=False, yticks=[0, lo, hi] if lo is not None else None)
 
     # ----- keys ----------------------------------------------------------------------------------
 
+    def _refuse(self, words: str) -> None:
+        self.app.ride.note(words)
+        self.notify(words, severity="warning", timeout=6)
+        self.show_state()
+
+    def _key(self, key: str) -> str | None:
+        """The command `key` means now, or None after saying in words why it cannot apply."""
+        command, words = refusal(key, self.app.ride.state, connected=self.app.link_state == "connected"
+                                 and not self.app.ride.link_lost, patient=self.app.patient is not None,
+                                 starting=self.app.starting)
+        if words:
+            self._refuse(words)
+        return command
+
     def action_start(self) -> None:
-        if self.app.patient is None:
-            self.notify("Choose the patient first (F3).", severity="warning")
-            return
-        self.app.start_session()
+        if self._key("s"):
+            self.app.start_session()
 
     def action_pause(self) -> None:
-        self.app.send("RESUME" if self.app.ride.state == "P" else "PAUSE")
+        command = self._key("space")
+        if command:
+            self.app.send(command)
 
     def action_stop(self) -> None:
-        self.app.send("STOP")
+        if self._key("x"):
+            self.app.send("STOP")
 
     def action_estop(self) -> None:
-        self.app.send("ESTOP")
+        self.app.send("ESTOP")  # never refused here: whatever the state, the trainer takes it
+
+    def action_results(self) -> None:
+        self.app.show_results(None)

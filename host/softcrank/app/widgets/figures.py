@@ -1,49 +1,27 @@
-"""The ride's figures: a large cadence against its target band, and the force on each pedal.
+"""The ride's figures: cadence against its target band in words, and the force on each pedal.
 
-Every cue is in words as well as colour: "IN THE BAND", "TOO SLOW: a little faster",
-"TOO FAST: slow down"; the force bars say "left" and "right" with newtons and the share.
+Every cue is in words as well as colour: "IN THE BAND", "TOO SLOW: go faster",
+"TOO FAST: go slower"; the force bars say "left" and "right" with newtons and the share.
 """
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Digits, Static
+from textual.widgets import Static
 
 from ...clinical.words import balance
 
-BAR_CELLS = 16
+BAR_CELLS = 8  # narrow enough for the Ride screen's right column at 80 columns
 BAR_FULL_N = 150.0  # a bar is full at 150 N: the top of what riders push at rehab resistances
 
 
 def band_words(rpm: float, lo: int, hi: int) -> tuple[str, str]:
-    """(words, css class) for cadence against the band."""
+    """(words, css class) for cadence against the band: at most 19 characters, to fit under
+    the large cadence at 80 columns (the band's numbers are in its caption)."""
     if lo <= rpm <= hi:
-        return "IN THE BAND %d-%d rpm: keep going" % (lo, hi), "-in"
+        return "IN THE BAND: good", "-in"
     if rpm < lo:
-        return "TOO SLOW (band %d-%d rpm): a little faster" % (lo, hi), "-slow"
-    return "TOO FAST (band %d-%d rpm): slow down" % (lo, hi), "-fast"
-
-
-class CadenceFigure(Vertical):
-    """Cadence in large digits, the band in words underneath."""
-
-    def compose(self) -> ComposeResult:
-        yield Static("Cadence, rpm", classes="caption")
-        yield Digits("--.-", id="cadence-digits")
-        yield Static("", id="cadence-band")
-
-    def show(self, rpm: float | None, lo: int | None, hi: int | None, pedalling: bool) -> None:
-        digits = self.query_one(Digits)
-        band = self.query_one("#cadence-band", Static)
-        digits.update("--.-" if rpm is None else "%4.1f" % rpm)
-        if rpm is None or lo is None or hi is None or not pedalling:
-            band.update("target %s" % ("--" if lo is None else "%d-%d rpm" % (lo, hi)))
-            band.set_classes("")
-            return
-        words, css = band_words(rpm, lo, hi)
-        band.update(words)
-        band.set_classes(css)
+        return "TOO SLOW: go faster", "-slow"
+    return "TOO FAST: go slower", "-fast"
 
 
 def bar(newtons: float) -> str:
@@ -58,7 +36,6 @@ class ForceBars(Static):
         if left_n is None or right_n is None:
             self.update("Left  -- N\nRight -- N")
             return
-        mark = {"left": (" affected", ""), "right": ("", " affected")}.get(affected, ("", ""))
-        share = balance(left_n, right_n)
-        self.update("Left  %s %4.0f N%s\nRight %s %4.0f N%s\nShare of the pushing, left/right: %s %%"
-                    % (bar(left_n), left_n, mark[0], bar(right_n), right_n, mark[1], share))
+        side = " (%s affected)" % affected[0].upper() if affected in ("left", "right") else ""
+        self.update("Left  %s %4.0f N\nRight %s %4.0f N\nL/R %s %%%s"
+                    % (bar(left_n), left_n, bar(right_n), right_n, balance(left_n, right_n), side))

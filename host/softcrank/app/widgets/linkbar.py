@@ -1,6 +1,7 @@
 """The bar on every screen: the trainer link's state and the patient, in words.
 
-A cue in words as well as colour (CLINICAL.md: riders may not tell red from green): the text
+The link's state comes first, so neither a long patient name nor a long explanation pushes
+it off the line. A cue in words as well as colour (CLINICAL.md: riders may not tell red from green): the text
 says "connected", "LINK LOST" or "no trainer", and the colour only repeats it.
 """
 
@@ -14,6 +15,9 @@ WORDS = {
     "lost": "LINK LOST: reconnecting",
     "closed": "No trainer",
 }
+
+
+PATIENT_CHARS = 32  # a longer name is cut, never the link's state: that comes first
 
 
 class LinkBar(Static):
@@ -30,4 +34,6 @@ class LinkBar(Static):
         patient = getattr(app, "patient_name", "") or "no patient chosen"
         self.set_classes("-%s" % state)
         detail = getattr(app, "link_detail", "")
-        self.update("Patient: %s  |  %s (%s)" % (patient, WORDS.get(state, state), detail))
+        if len(patient) > PATIENT_CHARS:
+            patient = patient[:PATIENT_CHARS - 3] + "..."
+        self.update("%s  |  Patient: %s  |  %s" % (WORDS.get(state, state), patient, detail))

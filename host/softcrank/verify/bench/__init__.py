@@ -9,6 +9,8 @@ One module per group, each with `run(quick) -> list[Figure]`:
   the next edges could have told us;
 - safety: ticks from an e-stop, spasm or fault to brake zero;
 - link: bytes per telemetry sample, UART share, replay throughput over the real pty link;
+- estop: an ESTOP's time from the key (the command queue's submit) to the wire with the link
+  busy (heartbeat, REPLAY, a retrying command), goal 50 ms;
 - ridelog: SQLite ingest against a bare executemany, opening and exporting a 2-hour ride;
 - chip: the tick's cost and worst period on the emulated RP2040 (skipped, saying why, unless
   SOFTCRANK_RP2_FIRMWARE and SOFTCRANK_RP2_BOOTROM are set).
@@ -27,7 +29,7 @@ from typing import Any
 
 __all__ = ["Figure", "GROUPS"]
 
-GROUPS = ("tick", "cadence", "safety", "link", "ridelog", "chip", "clinic")
+GROUPS = ("tick", "cadence", "safety", "link", "estop", "ridelog", "chip", "clinic")
 
 
 @dataclass(frozen=True)
