@@ -48,6 +48,9 @@ def documents_folder() -> Path:
     return home / "Documents" if (home / "Documents").is_dir() else home
 
 
+SETUP_WAIT_S = 15.0  # Start waits at most this long for on_connect (the demo's caps) before asking about the caps
+
+
 class SoftcrankApp(App):
     """`ridelog`: the open ride log. `port`: connect to it at start (the virtual trainer's in
     the demo); `patient_id`: start with that patient; `speed`: the virtual trainer's time
@@ -93,6 +96,9 @@ class SoftcrankApp(App):
         self._virtual_board = virtual_board  # makes a VirtualBoard for the Connect screen's choice
         self.board = None  # the virtual trainer this app started, if any
         self._on_connect = on_connect  # run once in a worker at the first connection (the demo's caps)
+        self._setup_done = threading.Event()  # set once on_connect has run (or when there is none)
+        if on_connect is None:
+            self._setup_done.set()
         self._stop_history = threading.Event()  # tells the history worker to stop
         self._history_done = threading.Event()
         if history is None:
@@ -210,6 +216,8 @@ class SoftcrankApp(App):
         try:
             if self.trainer.link is not None and self.trainer.link.state == "connected":
                 if pin is None:
+                    # the demo's caps may still be on their way to the trainer: ask about the caps it holds then
+                    self._setup_done.wait(SETUP_WAIT_S)
                     found = whose_caps.questions(self.ridelog, self.trainer.link, patient_id)  # each logged
                     if found:
                         self.call_from_thread(self._ask_caps, patient_id, found.lines)
@@ -256,6 +264,8 @@ class SoftcrankApp(App):
             setup(self.trainer)
         except Exception as e:  # the demo's setup failed: say so, the app carries on
             self.post_message(CommandDone("setup", str(e)))
+        finally:
+            self._setup_done.set()
 
     @work(thread=True, exclusive=True, group="clinic")
     def _clinic_sync(self) -> None:
