@@ -415,3 +415,28 @@ def test_many_sessions_are_read_in_batches_on_both_stores(tmp_path, pg_url):
         here = summaries_of(local, [mine for mine, _ in pairs])
         there = summaries_of(clinic, [theirs for _, theirs in pairs])
         assert all(here[mine] == full[mine] == there[theirs] for mine, theirs in pairs)
+
+
+def test_notes_written_after_a_sync_travel_and_the_later_wins(laptops, pg_url):
+    """A therapist's notes on a session (schema 11; the clinic store's 2): pushed with it, and
+    when written later on either side, the later ones win on both at the next sync."""
+    a, _ = laptops
+    key = lambda s: (s["device_id"], s["started_at"])  # noqa: E731 (ids are each store's own)
+    with RideLog(a) as log:
+        first, second = [s["id"] for s in log.sessions()[:2]]
+        log.set_notes(first, "tired; shorter warm-up next time")
+    with RideLog(a) as log, PgRideLog(pg_url) as clinic:
+        report = sync(log, clinic)
+        there = {key(s): s for s in clinic.sessions()}
+        one, two = there[key(log.session(first))], there[key(log.session(second))]
+        assert one["notes"] == "tired; shorter warm-up next time" and two["notes"] == ""  # with the session
+        assert report.notes_pushed == 0 and report.notes_pulled == 0  # already there
+        log.set_notes(second, "new shoes")  # after the sync, on the laptop
+        clinic.set_notes(one["id"], "checked: fine")  # and in the clinic, later than the laptop's
+        report = sync(log, clinic)
+        assert (report.notes_pushed, report.notes_pulled) == (1, 1)
+        assert "session notes: 1 pushed, 1 pulled" in report.lines()
+        assert log.session(first)["notes"] == "checked: fine"
+        assert clinic.session(two["id"])["notes"] == "new shoes"
+        report = sync(log, clinic)
+        assert (report.notes_pushed, report.notes_pulled) == (0, 0)  # settled: nothing moves twice

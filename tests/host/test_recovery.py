@@ -2,8 +2,6 @@
 time, a restart after the trainer finished, a restart after an outage longer than the ring,
 goals the caps cut, and the lost range's arithmetic."""
 
-import subprocess
-import sys
 import time
 
 import pytest
@@ -14,7 +12,9 @@ from softcrank.store.ridelog import RideLog
 from softcrank.trainer.errors import Lost
 from softcrank.trainer.link import Link
 from softcrank.trainer.plan import clamped
+from softcrank.trainer.therapist import set_pin
 from softcrank.verify.killloop import RING_RECORDS, kill_loop, outran_ring
+from test_ride import PIN, on_defaults, ride_process
 from softcrank_fw import protocol as P
 
 SPEED = 20
@@ -24,13 +24,12 @@ SPEED = 20
 def ridelog(tmp_path):
     with RideLog(tmp_path / "log.sqlite") as log:
         log.add_patient("Ann B", "right")
+        set_pin(log, PIN)  # the virtual trainer holds the firmware's defaults: a therapist confirms them
         yield log
 
 
 def ride(db, port, *extra):
-    return subprocess.Popen([sys.executable, "-m", "softcrank", "ride", "--db", str(db), "--patient", "Ann B",
-                             "--port", port, "--speed", str(SPEED), "--every", "600", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return ride_process(db, port, *extra, every_s=600, speed=SPEED)
 
 
 def wait_for(predicate, timeout=90):
@@ -83,7 +82,7 @@ def test_new_starts_another_session_after_the_one_that_ended_while_away(ridelog)
         ended = ridelog.start_session(1, "sim-0001", 0, [1, 15, 25, 10], [20, 15, 30, 250, 5, 300, 180, 250])
         lines = []
         result = record_session(ridelog, 1, board.port, work_min=1, every_s=600, speed=SPEED,
-                                write=lines.append, new=True)
+                                write=lines.append, new=True, confirm_caps=on_defaults(ridelog))
     assert any(line.startswith("found: session %d ended while softcrank was away" % ended) and
                line.endswith("starting a new session (--new)") for line in lines), lines
     assert result["session"] != ended and result["end_state"] == "D"
@@ -120,7 +119,8 @@ def test_goals_the_caps_cut_are_named_before_the_ride_starts(ridelog):
         link = Link(board.port)
         with link:
             caps = link.info["C"]
-        record_session(ridelog, 1, board.port, work_min=20, every_s=600, speed=SPEED, write=lines.append)
+        record_session(ridelog, 1, board.port, work_min=20, every_s=600, speed=SPEED, write=lines.append,
+                       confirm_caps=on_defaults(ridelog))
     cut = "the trainer's caps cut the plan: work 10 min instead of 20 (the session cap is 15 min, with 5 min of warm-up)"
     assert caps["max_dur_min"] == 15
     assert cut in lines and lines.index(cut) < next(i for i, line in enumerate(lines) if "started" in line)

@@ -13,6 +13,7 @@ import pytest
 from softcrank.frames import parse
 from softcrank.trainer.link import Link, Lost
 from softcrank.trainer.recorder import Recorder
+from softcrank.trainer.therapist import set_pin
 from softcrank.cli.ride import RideError, record_session
 from softcrank.store import ridelog as ridelog_module
 from softcrank.store.ridelog import RideLog
@@ -20,12 +21,23 @@ from softcrank.sim.virtual_board import VirtualBoard
 from softcrank_fw import protocol as P
 
 SPEED = 25  # virtual seconds per real second: a 9-minute session in about 22 s
+PIN = "482913"
+
+
+def on_defaults(log, patient_id=1):
+    """A virtual trainer holds the firmware's defaults: the therapist confirms them with the PIN
+    for the ride, as `softcrank ride --confirm-caps` does (tests/host/test_whose_caps.py shows
+    the refusal without it)."""
+    from softcrank.trainer import whose_caps
+
+    return lambda link: whose_caps.confirm(log, link, PIN, "the tests' therapist", patient_id)
 
 
 @pytest.fixture
 def ridelog(tmp_path):
     with RideLog(tmp_path / "log.sqlite") as log:
         log.add_patient("Ann B", "right")
+        set_pin(log, PIN)  # softcrank ride --confirm-caps asks it: the virtual trainer holds the defaults
         yield log
 
 
@@ -37,7 +49,8 @@ def stored_recs(log, session):
 def test_a_ride_is_recorded_whole_from_start_to_done(ridelog):
     lines = []
     with VirtualBoard(speed=SPEED) as board:
-        result = record_session(ridelog, 1, board.port, work_min=1, every_s=60, speed=SPEED, write=lines.append)
+        result = record_session(ridelog, 1, board.port, work_min=1, every_s=60, speed=SPEED, write=lines.append,
+                                confirm_caps=on_defaults(ridelog))
     assert result["end_state"] == "D" and result["missing"] == 0 and result["lost"] == []
     (session,) = ridelog.sessions(1)
     assert session["id"] == result["session"] and session["end_state"] == "D"
@@ -60,11 +73,15 @@ def test_a_trainer_riding_a_session_this_log_does_not_know_is_left_alone(ridelog
     assert ridelog.sessions() == []
 
 
-def ride_process(db, port, *extra):
-    return subprocess.Popen(
+def ride_process(db, port, *extra, every_s=60, speed=SPEED):
+    proc = subprocess.Popen(
         [sys.executable, "-m", "softcrank", "ride", "--db", str(db), "--patient", "Ann B", "--port", port,
-         "--speed", str(SPEED), "--every", "60", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+         "--speed", str(speed), "--every", str(every_s), "--confirm-caps", "--pin-stdin", *extra],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc.stdin.write(PIN + "\n")  # the therapist's confirmation: the virtual trainer holds the defaults
+    proc.stdin.close()
+    proc.stdin = None  # communicate() must not flush it again
+    return proc
 
 
 def test_a_host_killed_mid_ride_is_restarted_and_the_session_ends_whole(ridelog, tmp_path):
@@ -173,6 +190,6 @@ def test_a_ride_log_that_keeps_refusing_records_ends_the_ride_with_why(ridelog, 
 
         with VirtualBoard(speed=SPEED) as board:
             with pytest.raises(RideError, match="cannot store the records in the ride log .*locked"):
-                record_session(log, 1, board.port, speed=SPEED, write=write)
+                record_session(log, 1, board.port, speed=SPEED, write=write, confirm_caps=on_defaults(log))
         other._db.execute("ROLLBACK")
     assert ridelog.sessions() == []

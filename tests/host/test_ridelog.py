@@ -135,6 +135,7 @@ def test_an_older_file_is_upgraded_in_place_and_keeps_its_data(path):
         assert log.open_session("dev")["id"] == second["id"] == 2
         assert [s.rec for s in log.samples(2)] == [5]
         assert log.session(2)["caps"]["spasm_r_n"] == CAPS[3]  # v6: the one threshold became both legs'
+        assert log.session(2)["notes"] == ""  # v11: notes, empty for every older session
         with pytest.raises(RideLogError, match="still has session 2 open"):
             log.start_session(1, "dev", 10, GOALS, CAPS)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == R.SCHEMA_VERSION
@@ -291,6 +292,22 @@ def test_a_restarted_host_resumes_the_devices_open_session(target, patient, log)
         assert again.session(session)["end_state"] == "D"
         with pytest.raises(RideLogError, match="already ended"):
             again.end_session(session, "D")
+
+
+def test_a_sessions_notes_are_kept_replaced_and_bad_ones_refused(log, patient):
+    """Schema 11 (the clinic store's 2): the therapist's notes on a session, and when written."""
+    session = new_session(log, patient)
+    assert log.session(session)["notes"] == ""
+    log.set_notes(session, "  left shoe strap loose  ")
+    assert log.session(session)["notes"] == "left shoe strap loose"
+    written = log._read("SELECT notes_at FROM sessions WHERE id = ?", (session,))[0][0]
+    assert written is not None
+    log.set_notes(session, "")
+    assert log.session(session)["notes"] == ""
+    for bad, why in ((None, "notes must be text"), ("x" * 2001, "notes must be text"), ("fine", "no session 999")):
+        with pytest.raises(RideLogError, match=why):
+            log.set_notes(999 if why.startswith("no session") else session, bad)
+    assert log.session(session)["notes"] == ""  # nothing changed by the refusals
 
 
 def test_a_device_has_one_open_session_at_a_time(log, patient):

@@ -17,10 +17,11 @@ from textual.binding import Binding
 from textual.reactive import reactive
 
 from ..clinical.words import refusal
-from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError, default_path
-from ..trainer import capscheck
+from ..store.ridelog import GOAL_NAMES, RideLog, RideLogError
+from ..trainer import whose_caps
 from ..trainer.commands import Job
 from ..trainer.link import CommandRefused, LinkError
+from ..trainer.therapist import TherapistError
 from ..trainer.plan import clamped
 from .clinicsync import SYNC_EVERY_S, clinic_url, sync_once
 from .messages import (CommandDone, HistoryReady, LinkChanged, Notice, RecordsLost, SessionChanged, Settings, Telemetry,
@@ -39,6 +40,15 @@ from .trainer import Trainer
 
 HISTORY_STOP_S = 15  # at most one past session's ride: the history stops between records
 ALERT_EVENTS = {"ESTOP": "error", "FAULT": "error", "SPASM": "warning", "HOST_LOST": "warning"}
+
+
+def documents_folder() -> Path:
+    """The user's documents folder: ~/Documents if it exists, else the home folder."""
+    home = Path.home()
+    return home / "Documents" if (home / "Documents").is_dir() else home
+
+
+SETUP_WAIT_S = 15.0  # Start waits at most this long for on_connect (the demo's caps) before asking about the caps
 
 
 class SoftcrankApp(App):
@@ -86,12 +96,16 @@ class SoftcrankApp(App):
         self._virtual_board = virtual_board  # makes a VirtualBoard for the Connect screen's choice
         self.board = None  # the virtual trainer this app started, if any
         self._on_connect = on_connect  # run once in a worker at the first connection (the demo's caps)
+        self._setup_done = threading.Event()  # set once on_connect has run (or when there is none)
+        if on_connect is None:
+            self._setup_done.set()
         self._stop_history = threading.Event()  # tells the history worker to stop
         self._history_done = threading.Event()
         if history is None:
             self._history_done.set()
         self.find_trainers = detected_picos  # the Connect screen's list; tests fix it
         self.today = None  # Progress counts weeks up to this date (None: today); tests fix it
+        self.export_to: Path | None = None  # the export folder the user picked; tests fix it
         self.starting = False  # a GOALS + START of ours is on its way: s again is refused
         self._port_tried = False  # a connection to self.port was attempted: if it is not up, the port is dead
         self.last_session: int | None = None  # the session the results screen shows (r on Ride)
@@ -99,9 +113,11 @@ class SoftcrankApp(App):
 
     @property
     def export_dir(self) -> Path:
-        if getattr(self.ridelog, "url", None):  # a clinic store: exports go beside this user's own ride log
-            return default_path().parent / "exports"
-        return Path(self.ridelog.path).parent / "exports"
+        """Where Review writes a session's file: the folder the user chose (export_to), else
+        the user's documents folder (~/Documents if it exists, else home). Never beside the
+        ride log (a clinic store has no folder; the demo's ride log is in a temporary folder,
+        deleted on quit)."""
+        return self.export_to or documents_folder()
 
     def on_mount(self) -> None:
         self.register_theme(HIGH_CONTRAST)
@@ -193,16 +209,27 @@ class SoftcrankApp(App):
         self._start_with_plan(self.patient["id"])
 
     @work(thread=True, group="commands")
-    def _start_with_plan(self, patient_id: int) -> None:
+    def _start_with_plan(self, patient_id: int, pin: str | None = None) -> None:
+        """Only on this patient's caps that the ride log accounts for; else a therapist confirms
+        them as they are with the PIN first (whose_caps.py: the one question and answer that
+        `softcrank ride --confirm-caps` has; `pin` is that answer). Then GOALS + START."""
         try:
             if self.trainer.link is not None and self.trainer.link.state == "connected":
-                found = capscheck.check(self.ridelog, self.trainer.link)  # tamper evidence; each logged
-                if found:
-                    self.post_message(CommandDone("START", "the trainer holds caps this ride log cannot account "
-                                                  "for: %s. Nothing started: a therapist checks the unit and "
-                                                  "confirms them on the Therapist screen (F7, the PIN, then Ctrl+O)"
-                                                  % "; ".join(found)))
-                    return
+                if pin is None:
+                    # the demo's caps may still be on their way to the trainer: ask about the caps it holds then
+                    self._setup_done.wait(SETUP_WAIT_S)
+                    found = whose_caps.questions(self.ridelog, self.trainer.link, patient_id)  # each logged
+                    if found:
+                        self.call_from_thread(self._ask_caps, patient_id, found.lines)
+                        return
+                else:
+                    try:
+                        whose_caps.confirm(self.ridelog, self.trainer.link, pin, "the therapist", patient_id)
+                    except TherapistError as e:  # wrong, too soon after wrong ones, or locked: in words
+                        self.post_message(CommandDone("START", "nothing started: %s" % e))
+                        return
+                    self.post_message(Notice("The therapist confirmed the trainer's caps for this ride (logged).",
+                                             "information"))
             plan = self.ridelog.current_plan(patient_id)
         except (LinkError, RideLogError) as e:
             self.post_message(CommandDone("START", str(e)))
@@ -219,12 +246,26 @@ class SoftcrankApp(App):
             self.post_message(Notice(cut[0].upper() + cut[1:] + ".", "warning"))
         self._job_done(job)
 
+    def _ask_caps(self, patient_id: int, lines: list[str]) -> None:
+        """The trainer's caps need a therapist before this ride: ask for the PIN."""
+        from .widgets.confirm import ConfirmCaps
+
+        def answered(pin: str | None) -> None:
+            if pin:
+                self._start_with_plan(patient_id, pin)
+            else:
+                self.starting = False
+                self.notify("Nothing started: the trainer's caps were not confirmed.", severity="warning")
+        self.push_screen(ConfirmCaps(lines), answered)
+
     @work(thread=True, group="commands")
     def _first_connect(self, setup: Callable[[Trainer], object]) -> None:
         try:
             setup(self.trainer)
         except Exception as e:  # the demo's setup failed: say so, the app carries on
             self.post_message(CommandDone("setup", str(e)))
+        finally:
+            self._setup_done.set()
 
     @work(thread=True, exclusive=True, group="clinic")
     def _clinic_sync(self) -> None:

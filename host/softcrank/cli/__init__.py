@@ -47,7 +47,7 @@ def _main(argv: list[str] | None) -> int:
         return deploy_command(args)
     if args.command == "safety":
         return safety_command(args)
-    if args.command in ("patients", "sessions", "show", "export", "pin", "caps"):
+    if args.command in ("patients", "sessions", "show", "export", "report", "pin", "caps"):
         return ridelog_command(args)
     if args.command == "ride":
         return ride_command(args)
@@ -69,7 +69,7 @@ def ridelog_command(args) -> int:
     from ..trainer.therapist import BadPin, TherapistError
 
     command = {"patients": logs.patients, "sessions": logs.sessions, "show": logs.show,
-               "export": logs.export, "pin": caps.pin, "caps": caps.caps}[args.command]
+               "export": logs.export, "report": logs.report, "pin": caps.pin, "caps": caps.caps}[args.command]
     try:
         creates = args.command == "patients" and bool(args.add)  # the one ride-log command that may begin a log
         with open_store(args.db, create=creates) as log:  # a file, or a clinic store's URL

@@ -100,4 +100,22 @@ def export(log: RideLog, args, out: BinaryIO | None = None) -> int:
     return 0
 
 
+def report(log: RideLog, args, out: TextIO | None = None) -> int:
+    """`softcrank report`: one patient's printable HTML page (clinical/patient_report), written
+    whole to a temporary file beside FILE, then renamed: a failed run leaves no half a page."""
+    from ..clinical.patient_report import patient_report
+
+    if args.weeks is not None and args.weeks < 1:
+        raise ValueError("--weeks must be 1 or more, got %d" % args.weeks)
+    patient = find_patient(log, args.patient)
+    page = patient_report(log, patient, args.weeks)
+    target = os.path.abspath(args.output)
+    tmp = target + ".part"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(page)
+    os.replace(tmp, target)
+    print("wrote the report of %s to %s" % (patient["name"], args.output), file=sys.stderr)
+    return 0
+
+
 _UNITS = {"csv": "samples", "fit": "one-second records", "tcx": "one-second trackpoints"}

@@ -157,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Duration, revolutions, cadence and time in the target band, "
                           "per-leg force and symmetry, resistance and events of one session.")
     show.add_argument("session", metavar="SESSION", help="the session's number (see `softcrank sessions`)")
+    report = sub.add_parser(
+        "report", parents=[db], help="one patient's printable report (HTML)",
+        description="One HTML page for a patient: the plan, trends as plots (inline SVG, readable printed in "
+        "black and white), the caps history, the sessions with their figures and notes, and the therapist's "
+        "decisions on the proposals to build up. Open it in a browser and print it.")
+    report.add_argument("--patient", metavar="P", required=True, help="the patient (an id or a name)")
+    report.add_argument("--weeks", metavar="N", type=int, help="only the last N weeks (default: every session)")
+    report.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
     export = sub.add_parser(
         "export", parents=[db], help="export a session as CSV, FIT or TCX",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -194,10 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
         "exits, unless --new asks for another session. A pause the trainer made because the laptop "
         "went silent is resumed once the link is back; a pause whose reason the trainer no longer "
         "holds stops the session (resistance off). Goals the trainer's caps cut are named before the "
-        "ride starts. Ctrl-C stops the session (resistance off). Caps on the trainer that this ride log "
-        "cannot account for (written to its flash by hand, a counter that went back, a key this laptop did "
-        "not write: docs/security.md) stop the ride before it starts, unless a therapist confirms them with "
-        "--confirm-caps. Exit status 0 when the session ended with nothing missing; 1 when records are "
+        "ride starts. Ctrl-C stops the session (resistance off). A new session starts only on caps set "
+        "for this patient that this ride log can account for: caps set for another patient, the firmware's "
+        "defaults (no therapist has set caps on this trainer), or caps the ride log cannot account for "
+        "(written to its flash by hand, a counter that went back, a key this laptop did not write: "
+        "docs/security.md) stop the ride before it starts, each said in words and logged, unless a therapist "
+        "confirms the caps as they are with --confirm-caps (one PIN). Exit status 0 when the session ended with nothing missing; 1 when records are "
         "missing or the trainer stayed away.",
     )
     ride.add_argument("--patient", metavar="P", required=True, help="the patient riding: an id or a name")
@@ -215,8 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     ride.add_argument("--give-up", type=_positive_int, default=60, metavar="S", help="give up (exit 1) when "
                       "the trainer has not answered for S real seconds (default 60); running ride again "
                       "carries on with the session")
-    ride.add_argument("--confirm-caps", action="store_true", help="a therapist accepts caps the ride log cannot "
-                      "account for (asks for the therapist's PIN; logged)")
+    ride.add_argument("--confirm-caps", action="store_true", help="a therapist confirms the caps on this trainer "
+                      "as they are, for this ride: caps set for another patient or the firmware's defaults, and "
+                      "caps the ride log cannot account for (asks the therapist's PIN once; logged)")
     ride.add_argument("--by", default="the therapist", metavar="NAME", help="who confirms (with --confirm-caps)")
     ride.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input (scripts, tests)")
 

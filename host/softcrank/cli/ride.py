@@ -47,6 +47,7 @@ from ..trainer.recorder import Recorder
 from ..trainer.recovery import Found, recover
 from ..trainer.session import SilenceResume
 from ..trainer.timings import link_timings
+from ..trainer.whose_caps import questions
 from .output import Lines
 from .signals import _interrupted
 
@@ -89,8 +90,10 @@ def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_
     scaled to match, so the trainer's 3 s hold and 10 s pause keep their meaning.
     `new`: start a session even if the ride log's unfinished one ended while this host was away.
     `give_up_s`: real seconds without the trainer before RideError.
-    `confirm_caps`: a therapist's confirmation (capscheck.confirm) for caps the ride log cannot
-    account for; without it such caps stop the ride before START."""
+    `confirm_caps(link)`: a therapist's confirmation (whose_caps.confirm, with the PIN) of the
+    trainer's caps as they are: a new session starts only on caps set for this patient that the
+    ride log can account for (whose_caps.questions); otherwise without it the ride stops before
+    START. A session the trainer is still riding is carried on regardless."""
     frames: queue.Queue = queue.Queue()
     sessions: queue.Queue = queue.Queue()
     recorder = Recorder(ridelog, patient_id, on_session=lambda sid, what: sessions.put((sid, what)))
@@ -139,21 +142,20 @@ def record_session(ridelog: RideLog, patient_id: int, port: str | None, *, work_
 
 def _account_for_caps(link: Link, recorder: Recorder, write: Callable[[str], object],
                       confirm_caps: Callable[[Link], None] | None) -> None:
-    """No ride on caps the ride log cannot account for (trainer/capscheck.py) unless a therapist
-    confirms them."""
-    from ..trainer import capscheck
-
-    found = capscheck.check(recorder.log, link)
+    """No ride on caps the ride log cannot account for (trainer/capscheck.py), nor on another
+    patient's caps or the firmware's defaults (trainer/whose_caps.py), unless a therapist
+    confirms the caps as they are: one question, one PIN, each finding and the answer logged."""
+    found = questions(recorder.log, link, recorder.patient_id)
     if not found:
         return
-    for line in found:
+    for line in found.lines:
         write("caps check: %s" % line)
     if confirm_caps is None:
-        raise RideError("the trainer holds caps this ride log cannot account for (above; logged): a therapist "
-                        "checks the unit and confirms them with `softcrank ride --confirm-caps`, or sets them "
-                        "again with `softcrank caps`")
+        raise RideError("%s (above; logged): a therapist must set this patient's caps with `softcrank caps`, or "
+                        "check the unit and confirm the caps as they are with `softcrank ride --confirm-caps` "
+                        "(asks the PIN)" % found.short)
     confirm_caps(link)
-    write("caps check: the therapist confirmed the trainer's caps (logged)")
+    write("caps check: the therapist confirmed the trainer's caps as they are for this ride (logged)")
 
 
 def _timings(speed: float) -> dict:
@@ -343,6 +345,7 @@ def ride_command(args) -> int:
     from ..store.opening import open_store
     from ..store.ridelog import RideLogError
     from ..trainer.therapist import TherapistError
+    from .caps import Refused
 
     signal.signal(signal.SIGTERM, _interrupted)  # a service manager's stop: end the session cleanly
     try:
@@ -350,11 +353,11 @@ def ride_command(args) -> int:
             patient = logcmds.find_patient(log, args.patient)
             confirm = None
             if args.confirm_caps:
-                from ..trainer import capscheck
+                from ..trainer import whose_caps
                 from .caps import read_pin
 
-                def confirm(link):
-                    capscheck.confirm(log, link, read_pin("therapist PIN: ", args.pin_stdin), args.by)
+                def confirm(link):  # one PIN for both questions (whose_caps.py); both logged
+                    whose_caps.confirm(log, link, read_pin("therapist PIN: ", args.pin_stdin), args.by, patient["id"])
             result = record_session(log, patient["id"], args.port, work_min=args.work, every_s=args.every,
                                     speed=args.speed, write=Lines(), new=args.new, give_up_s=args.give_up,
                                     confirm_caps=confirm)
@@ -363,9 +366,10 @@ def ride_command(args) -> int:
         return 2
     except BrokenPipeError:
         raise  # main's guard: a quiet exit 0
-    except (RideError, RideLogError, OSError, TherapistError) as e:
+    except (RideError, RideLogError, OSError, TherapistError, Refused) as e:
         print("softcrank ride: %s" % e, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     return 0 if result["missing"] == 0 and not result["lost"] else 1
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..store.ridelog import RideLog
+from .words import event_counts, goals_words
 from .summary import PHASE_MEANS, PHASES, ending, share_whole, summary_of, whole
 
 
@@ -58,10 +59,16 @@ def session_report(log: RideLog, session: dict) -> Report:
     line("symmetry (%s)" % PHASES["symmetry"], num(s.symmetry_index, "%+.0f", " %")
          + "  (0 is even; + means the left did more)")
     line("resistance", "average %s, highest %s" % (num(s.res_avg_pct, unit=" %"), num(s.res_max_pct, unit=" %")))
-    line("events", ", ".join("%s %d" % kv for kv in sorted(s.events.items())) or "none")
+    goals = session["goals"]
+    line("plan", goals_words(goals))
+    line("work done against the plan", "%d:%02d of %d:00 (%d %%)" % (
+        *divmod(whole(s.work_s), 60), goals["dur_min"], whole(100 * s.work_s / (60 * goals["dur_min"]))))
+    line("events", event_counts(s.events))
     line("backward pedalling", "%s (counted as pedalling)" % num(s.backward_s, "%.0f", " s"))
     line("pedalling", PHASE_MEANS["pedalling"])
     line("records missing", str(s.records_missing))
     line("recorded with", "firmware %s, protocol %s, softcrank %s" % tuple(
         "--" if session.get(k) is None else session[k] for k in ("firmware", "protocol", "app_version")))
+    if session.get("notes"):
+        line("notes", session["notes"])
     return Report(title, rows)

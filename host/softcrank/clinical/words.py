@@ -36,6 +36,36 @@ EVENT_WORDS = {
     "UNSAVED": "could not save to the trainer's memory",
 }
 
+def event_counts(counts: dict) -> str:
+    """A session's events by how often, in words ("spasm detected 1, work done 1"), in the order
+    a session meets them; "none" without any."""
+    order = list(EVENT_WORDS)
+    names = sorted(counts, key=lambda e: order.index(e) if e in order else len(order))
+    return ", ".join("%s %d" % (EVENT_WORDS.get(e, e.lower()).split(":")[0].split(",")[0], counts[e])
+                     for e in names) or "none"
+
+
+CAPS_UNITS = {"max_res_pct": ("resistance at most", "%"), "max_dur_min": ("session at most", "min"),
+              "max_cad_rpm": ("cadence at most", "rpm"), "spasm_n": ("spasm threshold left", "N"),
+              "spasm_r_n": ("right", "N"), "ramp_pct_min": ("ramp", "%/min"), "warmup_s": ("warm-up", "s"),
+              "cooldown_s": ("cool-down", "s")}
+GOALS_UNITS = {"dur_min": ("work", "min"), "cad_lo_rpm": ("cadence", "to"), "cad_hi_rpm": ("", "rpm"),
+               "res_pct": ("resistance", "%")}
+
+
+def caps_words(caps) -> str:
+    """Caps (by name) in words: "resistance at most 30 %, session at most 15 min, ..."."""
+    return ", ".join("%s %d %s" % (CAPS_UNITS[n][0], caps[n], CAPS_UNITS[n][1]) for n in CAPS_UNITS if n in caps)
+
+
+def goals_words(goals) -> str:
+    """A plan's goals (by name, or in protocol order) in words: "work 10 min, cadence 15 to 25 rpm, resistance 10 %"."""
+    if not hasattr(goals, "keys"):
+        goals = dict(zip(GOALS_UNITS, goals))
+    return "work %d min, cadence %d to %d rpm, resistance %d %%" % (
+        goals["dur_min"], goals["cad_lo_rpm"], goals["cad_hi_rpm"], goals["res_pct"])
+
+
 PAUSE_REASONS = {P.PAUSE_HOST: "on request", P.PAUSE_HOST_SILENT: "laptop not answering",
                  P.PAUSE_OVERSPEED: "too fast for too long", P.PAUSE_SPASMS: "several spasms: time for a rest"}
 CAPS_REFUSALS = {P.REFUSED_NOKEY: "the trainer has no key", P.REFUSED_TAG: "not signed by the therapist",

@@ -100,6 +100,11 @@ class Cursor:
         self._cursor = cursor
         self.lastrowid = lastrowid
 
+    @property
+    def rowcount(self) -> int:
+        """How many rows an UPDATE or DELETE changed (as sqlite3's)."""
+        return self._cursor.rowcount
+
     def fetchone(self):
         return _guard(self._cursor.fetchone) if self._cursor.description else None
 

@@ -1,8 +1,9 @@
 """The clinic store's schema on PostgreSQL, as its history: one migration per version.
 
-The same concepts as the SQLite ride log (schema.py at its version 8, and 9's kept sums): patients, caps history,
-plans, sessions, samples, events, the therapist's PIN and keys, the audit trail, summaries;
-plus what a store shared by many laptops needs: `uid` on every row sync moves (its clinic-wide
+The same concepts as the SQLite ride log (schema.py: version 1 here holds its tables up to its
+version 8, version 2 its 9's kept sums, version 3 its 11's notes): patients, caps history, plans,
+sessions, samples, events, the therapist's PIN and keys, the audit trail, summaries; plus what a
+store shared by many laptops needs: `uid` on every row sync moves (its clinic-wide
 identity), each session's laptop and sync fingerprint, and the version table
 `softcrank_schema` (SQLite keeps its version in PRAGMA user_version; PostgreSQL has none).
 
@@ -146,4 +147,11 @@ def _v2(db, now: str) -> None:
         db.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON sample_sums TO softcrank_ride")
 
 
-MIGRATIONS: tuple[Callable[[object, str], None], ...] = (_v1, _v2)
+def _v3(db, now: str) -> None:
+    """A therapist's notes on each session and when they were last written (SQLite's version
+    11): sync keeps the later of a laptop's and the clinic's."""
+    db.execute("ALTER TABLE sessions ADD COLUMN notes TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE sessions ADD COLUMN notes_at TEXT")
+
+
+MIGRATIONS: tuple[Callable[[object, str], None], ...] = (_v1, _v2, _v3)

@@ -181,7 +181,8 @@ def _session(row: sqlite3.Row) -> dict:
             "started_at": row["started_at"], "start_rec": row["start_rec"],
             "goals": {name: row[name] for name in GOAL_NAMES}, "caps": {name: row[name] for name in CAP_NAMES},
             "ended_at": row["ended_at"], "end_state": row["end_state"],
-            "firmware": row["firmware"], "protocol": row["protocol"], "app_version": row["app_version"]}
+            "firmware": row["firmware"], "protocol": row["protocol"], "app_version": row["app_version"],
+            "notes": row["notes"]}
 
 
 def _text(value: object, what: str) -> str:

@@ -224,4 +224,13 @@ def _v10(db: sqlite3.Connection, now: str) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10)
+def _v11(db: sqlite3.Connection, now: str) -> None:
+    """A therapist's notes on each session (Review writes them, the report prints them): free
+    text, empty for every session recorded before; `notes_at`, when they were last written
+    (the ride log's clock), so that sync keeps the later of a laptop's and the clinic's."""
+    db.execute("ALTER TABLE sessions ADD COLUMN notes TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE sessions ADD COLUMN notes_at TEXT")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection, str], None], ...] = (
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11)

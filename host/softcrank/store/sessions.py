@@ -19,6 +19,9 @@ from .records import (_FETCH_ROWS, CAP_NAMES, GOAL_NAMES, Sample, Event, Gap, Ri
                       _rec_at, _session, _text, _is_int)
 
 
+NOTES_MAX = 2000  # a paragraph or two: notes, not a clinical record
+
+
 class Sessions:
     @_locked
     def start_session(self, patient_id: int, device_id: str, start_rec: int, goals, caps,
@@ -52,6 +55,16 @@ class Sessions:
         """The device's unfinished session, if any: a restarted host carries on with it."""
         rows = self._read("SELECT * FROM sessions WHERE device_id = ? AND ended_at IS NULL", (device_id,))
         return _session(rows[0]) if rows else None
+
+    @_locked
+    def set_notes(self, session_id: int, notes: str) -> None:
+        """The therapist's notes on a session (replacing the old ones; empty text clears them)."""
+        if not isinstance(notes, str) or len(notes) > NOTES_MAX:
+            raise RideLogError("notes must be text of at most %d characters, got %r" % (NOTES_MAX, str(notes)[:40]))
+        with self._transaction("saving a session's notes") as db:
+            if db.execute("UPDATE sessions SET notes = ?, notes_at = ? WHERE id = ?",
+                          (notes.strip(), self._clock(), session_id)).rowcount != 1:
+                raise RideLogError("no session %r" % (session_id,))
 
     @_locked
     def end_session(self, session_id: int, end_state: str | None) -> None:

@@ -20,6 +20,9 @@ the sessions whose fingerprint differs, adding only records the clinic lacks. A 
 records the laptop filled later (a REPLAY after the sync) differs in fingerprint and is sent
 again through a staging table, keeping what is there.
 
+A session's notes (the therapist's, written in Review after the ride) travel with it, and
+when written later on either side the later ones win on both (`notes_at`).
+
 Two laptops editing one plan offline: plans are a history, never edited in place, so both
 edits are kept, each with who set it and when; the plan in force is the one set last by its
 author's clock (`set_at`), on every laptop and in the clinic, once each has synced.
@@ -40,7 +43,7 @@ from .sums import blocks_of
 _SAMPLE_COLS = ("session_id", "pos") + SAMPLE_FIELDS
 _EVENT_COLS = ("session_id", "pos") + EVENT_FIELDS
 _SESSION_COLS = (("uid", "device_id", "started_at", "start_rec") + GOAL_NAMES + CAP_NAMES
-                 + ("ended_at", "end_state", "firmware", "protocol", "app_version"))
+                 + ("ended_at", "end_state", "firmware", "protocol", "app_version", "notes", "notes_at"))
 _CAPS_COLS = ("uid", "set_at", "set_by") + CAP_NAMES + ("reason",)
 _PLAN_COLS = ("uid", "set_at", "set_by") + GOAL_NAMES + ("sessions_per_week",)
 _AUDIT_COLS = ("uid", "at", "action", "outcome", "device_id", "detail")
@@ -60,6 +63,8 @@ class SyncReport(NamedTuple):
     sessions_current: int = 0  # already in the clinic, unchanged
     samples: int = 0
     events: int = 0
+    notes_pushed: int = 0  # a session's notes written on this laptop after the clinic's
+    notes_pulled: int = 0  # ... and the clinic's, written after this laptop's
     seconds: float = 0.0
 
     def lines(self) -> list[str]:
@@ -69,7 +74,8 @@ class SyncReport(NamedTuple):
                "sessions: %d pushed (%d samples, %d events), %d already there"
                % (self.sessions_pushed, self.samples, self.events, self.sessions_current),
                "caps changes: %d pushed; audit rows: %d pushed" % (self.caps_pushed, self.audit_pushed),
-               "plans: %d pushed, %d pulled" % (self.plans_pushed, self.plans_pulled)]
+               "plans: %d pushed, %d pulled" % (self.plans_pushed, self.plans_pulled),
+               "session notes: %d pushed, %d pulled" % (self.notes_pushed, self.notes_pulled)]
         for count, what in ((self.plans_not_pushed, "plans"), (self.caps_not_pushed, "caps changes")):
             if count:
                 out.append("%s: %d not pushed: this login may not change them (a therapist's sync pushes them)"
@@ -93,6 +99,7 @@ def sync(local, clinic, on_session: Callable[[int], None] | None = None) -> Sync
     _caps_and_audit(local, clinic, ids, counts)
     _plans(local, clinic, ids, counts)
     _sessions(local, clinic, ids, laptop, counts, on_session)
+    _notes(local, clinic, counts)
     counts["seconds"] = time.monotonic() - started
     return SyncReport(**counts)
 
@@ -282,6 +289,34 @@ def _sums(local, session_id: int) -> tuple[int, dict] | None:
     chain = _local_rows(local, "SELECT pos, %s FROM samples WHERE session_id = ? ORDER BY pos"
                         % ", ".join(SAMPLE_FIELDS), (session_id,))
     return blocks_of([(r[0], Sample._make(r[1:])) for r in chain])
+
+
+def _notes(local, clinic, counts: dict) -> None:
+    """Notes written after their session was synced, on either side: for each session both
+    hold, the notes written later (`notes_at`, each side's clock) win on both. A session's
+    notes change no fingerprint: they are not its records."""
+    raw = clinic.raw
+    clinic_notes = {uid: (notes, at) for uid, notes, at in
+                    raw.execute("SELECT uid, notes, notes_at FROM sessions WHERE notes_at IS NOT NULL").fetchall()}
+    either = "notes_at IS NOT NULL OR uid IN (%s)" % ", ".join("?" * len(clinic_notes))
+    local_rows = _local_rows(local, "SELECT id, uid, notes, notes_at FROM sessions WHERE %s" % either,
+                             tuple(clinic_notes))
+    pushed, pulled = [], []
+    for row in local_rows:
+        theirs = clinic_notes.get(row["uid"])
+        if row["notes_at"] is not None and (theirs is None or row["notes_at"] > theirs[1]):
+            pushed.append((row["notes"], row["notes_at"], row["uid"]))
+        elif theirs is not None and (row["notes_at"] is None or theirs[1] > row["notes_at"]):
+            pulled.append((theirs[0], theirs[1], row["id"]))
+    if pushed:
+        with raw.transaction():
+            for values in pushed:  # a session not (yet) in the clinic changes nothing there
+                counts["notes_pushed"] += raw.execute("UPDATE sessions SET notes = %s, notes_at = %s WHERE uid = %s",
+                                                      values).rowcount
+    if pulled:
+        with local._transaction("adding the clinic's session notes") as db:
+            db.executemany("UPDATE sessions SET notes = ?, notes_at = ? WHERE id = ?", pulled)
+        counts["notes_pulled"] = len(pulled)
 
 
 def _push_session(local, clinic, row, ids: dict, laptop: str, fingerprint: str, texts: tuple) -> tuple[int, int, int]:

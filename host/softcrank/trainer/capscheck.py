@@ -64,11 +64,18 @@ def check(ridelog: RideLog, link) -> list[str]:
 
 def confirm(ridelog: RideLog, link, pin: str, by: str) -> None:
     """A therapist accepts the trainer's caps as they are (PinRefused if the PIN is wrong): the
-    entries are recorded as accounted for, and the confirmation is logged."""
+    entries are recorded as accounted for, and the confirmation is logged. (Before a ride,
+    whose_caps.confirm asks the one PIN for this and for whose caps they are.)"""
     from .therapist import unlock
 
+    unlock(ridelog, pin, "confirm the trainer's caps", None, link.info["H"]["device"])
+    accept(ridelog, link, by)
+
+
+def accept(ridelog: RideLog, link, by: str) -> None:
+    """The trainer's caps as they are, recorded as accounted for, the confirmation logged; only
+    after the therapist's PIN was checked (confirm, whose_caps.confirm)."""
     device = link.info["H"]["device"]
-    unlock(ridelog, pin, "confirm the trainer's caps", None, device)
     caps = link.info["C"]
     values = [caps[name] for name in CAPS_NAMES]
     sent = {row["counter"] for row in ridelog.trainer_caps(device)}

@@ -33,12 +33,14 @@ from typing import Callable
 
 from ..sim.virtual_board import VirtualBoard
 from ..store.ridelog import RideLog
+from ..trainer.therapist import set_pin
 
 __all__ = ["kill_loop", "EXIT_LIMIT_S", "RING_RECORDS"]
 
 RING_RECORDS = 3072  # softcrank_fw/ring.py: the records the trainer holds
 RATE_HZ = 10  # the virtual trainer's default telemetry rate
 EXIT_LIMIT_S = 60.0  # real seconds: ride never runs longer than this after its session ended
+_PIN = "kill-loop-pin"  # the loop's throw-away ride log's therapist PIN (the demo kind: no policy)
 _LOST = re.compile(r"records (\d+)-(\d+) \((\d+)\) could not be fetched")
 
 
@@ -57,6 +59,7 @@ def kill_loop(kills: int = 20, speed: float = 20.0, seed: int = 1, alive_s: tupl
         db = Path(tmp) / "ride.sqlite"
         with RideLog(db) as ridelog:
             ridelog.add_patient("Kill Loop", "right")
+            set_pin(ridelog, _PIN, demo=True)  # a throw-away ride log: no credential store, no policy
         outputs: list[str] = []
         started = time.monotonic()
         kill_times: list[float] = []
@@ -130,12 +133,21 @@ def outran_ring(db: Path, port: str, records: float, timeout: float = 600.0) -> 
 
 def _ride(db: Path, port: str, speed: float, out_path: Path, work_min: int | None):
     argv = [sys.executable, "-m", "softcrank", "ride", "--db", str(db), "--patient", "Kill Loop", "--port", port,
-            "--speed", str(speed), "--every", "60"]
+            "--speed", str(speed), "--every", "60",
+            # the virtual trainer holds the firmware's defaults: a therapist confirms them for the
+            # first ride (the later ones carry its session on and are not asked)
+            "--confirm-caps", "--by", "softcrank safety", "--pin-stdin"]
     if work_min is not None:
         argv += ["--work", str(work_min)]
     out = open(out_path, "w")
-    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, text=True)
     out.close()  # the child has its own descriptor
+    try:
+        proc.stdin.write(_PIN + "\n")
+        proc.stdin.close()
+    except BrokenPipeError:  # killed already, or it never read it
+        pass
+    proc.stdin = None  # nothing more to send
     return proc, out_path
 
 

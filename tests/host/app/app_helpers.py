@@ -6,6 +6,7 @@ import gzip
 import json
 import pathlib
 import time
+from pathlib import Path
 import threading
 from datetime import date
 
@@ -67,6 +68,7 @@ def make_app(log, **kw) -> SoftcrankApp:
     app = SoftcrankApp(log, **kw)
     app.find_trainers = lambda: []
     app.today = TODAY
+    app.export_to = Path(log.path).parent / "exports"  # never the tester's own documents
     return app
 
 

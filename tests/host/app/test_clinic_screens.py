@@ -22,7 +22,7 @@ def review_and_progress(log, patient_id):
             await until(pilot, lambda: "session" in str(app.screen.query_one("#summary").render()), 20, "the summary")
             summary = str(app.screen.query_one("#summary").render())
             await pilot.press("f6")
-            await until(pilot, lambda: "sessions in" in str(app.screen.query_one("#headline").render()), 30, "progress")
+            await until(pilot, lambda: "work phase in" in str(app.screen.query_one("#headline").render()), 30, "progress")
             return summary, str(app.screen.query_one("#headline").render())
     return asyncio.run(scenario())
 
@@ -33,6 +33,6 @@ def test_review_and_progress_read_the_clinic_store_as_the_file(log, history, clo
         there = [p["id"] for p in clinic.patients() if p["name"] == "Ann B"][0]
         summary, headline = review_and_progress(clinic, there)
     mine_summary, mine_headline = review_and_progress(log, history)
-    assert headline == mine_headline and headline.startswith("2 sessions in 3 weeks")
+    assert headline == mine_headline and headline.startswith("2 sessions reached their work phase in 3 weeks")
     assert summary.split("\n")[1:] == mine_summary.split("\n")[1:]  # the first line names the store's own id
     assert "revolutions" in summary and "records missing            0" in summary

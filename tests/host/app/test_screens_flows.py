@@ -100,6 +100,8 @@ def test_the_therapist_sets_caps_with_the_pin(log, patient, board):
             await type_into(pilot, "#warmup_s", "60")
             await type_into(pilot, "#set-by", "Dr Lee")
             await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.screen.query("#confirm-yes"), 10, "the confirmation")
+            await pilot.press("enter")  # a step down: one confirmation
             await until(pilot, lambda: app.ride.caps["max_res_pct"] == 15, 30, "the trainer's caps")
         entry = log.caps_history(patient)[-1]
         assert entry["caps"]["max_res_pct"] == 15 and entry["caps"]["warmup_s"] == 60 and entry["set_by"] == "Dr Lee"
@@ -155,6 +157,8 @@ def test_values_the_firmware_refuses_cannot_be_entered_or_sent(log, patient, boa
             await type_into(pilot, "#dur_min", "3")
             await type_into(pilot, "#sessions_per_week", "4")
             await pilot.press("ctrl+p")
+            await until(pilot, lambda: app.screen.query("#confirm-yes"), 10, "the confirmation")
+            await pilot.press("enter")
             await until(pilot, lambda: log.current_plan(patient)["sessions_per_week"] == 4, 10, "the plan")
             assert app.ride.caps["max_res_pct"] == 20 and app.ride.caps["warmup_s"] == 300  # the trainer's defaults
         assert log.caps_history(patient) == []
@@ -169,11 +173,10 @@ def test_review_opens_a_session_and_exports_it(log, history):
             await pilot.press("f5")
             table = app.screen.query_one("#sessions", DataTable)
             await until(pilot, lambda: table.row_count == 2, 20, "the sessions")
-            await pilot.press("o")  # sort by session, highest first
-            assert table.get_row_at(0)[0] == 2
+            assert table.get_row_at(0)[0] == 2  # newest first, the cursor on it
             await pilot.press("enter")
             await until(pilot, lambda: "session 2" in str(app.screen.query_one("#summary").render()), 20, "the summary")
-            assert "SPASM 1" in str(app.screen.query_one("#summary").render())
+            assert "spasm detected 1" in str(app.screen.query_one("#summary").render())
             await pilot.press("w")
             await app.workers.wait_for_complete()
             return app.export_dir / "session-2.csv"
@@ -188,10 +191,10 @@ def test_progress_shows_sessions_against_the_plan(log, history):
         app = make_app(log, patient_id=history)
         async with app.run_test(size=(100, 40)) as pilot:
             await pilot.press("f6")
-            await until(pilot, lambda: "sessions in" in str(app.screen.query_one("#headline").render()), 30, "progress")
+            await until(pilot, lambda: "weeks, against" in str(app.screen.query_one("#headline").render()), 30, "progress")
             return str(app.screen.query_one("#headline").render())
     text = asyncio.run(scenario())
-    assert text.startswith("2 sessions in 3 weeks, against 9 planned")
+    assert text.startswith("2 sessions reached their work phase in 3 weeks, against 9 planned")
 
 
 def test_the_demos_past_sessions_are_ridden_on_the_firmware_and_appear_in_review(tmp_path):

@@ -111,3 +111,37 @@ def test_results(snap_compare, log, history, size):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
     assert snap_compare(make_app(log, patient_id=history), terminal_size=size, run_before=run_before)
+
+
+def test_therapist_confirms_a_large_step(snap_compare, log, history, size):
+    """The confirmation dialog of a caps change with a large step (issue 15 item 1)."""
+    set_pin(log, PIN)
+
+    async def run_before(pilot):
+        pilot.app.switch_mode("therapist")
+        await pilot.pause()
+        await pilot.press(*PIN, "enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = pilot.app.screen
+        screen.query_one("#max_res_pct").value = "100"
+        screen.query_one("#max_dur_min").value = "25"
+        screen.query_one("#set-by").value = "Dr Lee"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        pilot.app.set_focus(None)
+        await pilot.pause()
+    assert snap_compare(make_app(log, patient_id=history), terminal_size=size, run_before=run_before)
+
+
+def test_start_asks_a_therapist_about_the_caps(snap_compare, log, history, size):
+    """Start on caps that are not this patient's (issue 15 item 3): the findings and the PIN."""
+    from softcrank.app.widgets.confirm import ConfirmCaps
+
+    async def run_before(pilot):
+        await screen("ride", prepare=ride_fed)(pilot)
+        pilot.app.push_screen(ConfirmCaps(["the trainer holds caps set for Bo C, not this patient's"]))
+        await pilot.pause()
+        pilot.app.set_focus(None)
+        await pilot.pause()
+    assert snap_compare(make_app(log, patient_id=history), terminal_size=size, run_before=run_before)

@@ -1,5 +1,7 @@
-"""Review: the patient's sessions in a sortable table; one session's plots, summary and events;
-export to a file (CSV, FIT or TCX: softcrank.exports).
+"""Review: the patient's sessions in a sortable table, newest first; one session's summary
+(with its plan against what was done), plots, events, and the therapist's notes; export to a
+file (CSV, FIT or TCX: softcrank.exports) in a folder the user picks (Export tab; the
+documents folder until then).
 
 Everything is read in workers. A session's plots come from `RideLog.samples(decimate_to=
 REVIEW_POINTS)`: SQL averages the samples into at most that many points, so a 2-hour session
@@ -13,7 +15,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from softcrank_fw import protocol as P
 
@@ -23,11 +25,14 @@ from ...clinical.words import event_line
 from ...clinical.summary import whole
 from ...exports import ExportError, export_file
 from ...store.ridelog import RideLogError
+from ...store.sessions import NOTES_MAX
 from ..widgets.plots import LinePlot
 from .base import AppScreen
 
 REVIEW_POINTS = 300  # about twice the width of a wide terminal: every column gets a point
-COLUMNS = ("Session", "Date", "Minutes", "Cadence rpm", "In band %", "Symmetry %", "Work kJ", "Ended")
+# Short headings: every column, "Ended" with its longest words ("ended, its end not seen"), fits
+# in 80 columns; the user guide says what each one is.
+COLUMNS = ("Session", "Date", "Min", "rpm", "In band %", "Sym %", "kJ", "Ended")
 
 
 class Figure:
@@ -59,7 +64,7 @@ class ReviewScreen(AppScreen):
     def __init__(self) -> None:
         super().__init__()
         self._sort = 0
-        self._reverse = False
+        self._reverse = True  # newest first: the session a therapist looks for is the last one
         self.session_id: int | None = None
 
     def body(self) -> ComposeResult:
@@ -76,9 +81,46 @@ class ReviewScreen(AppScreen):
                 yield LinePlot(id="plot-resistance")
             with TabPane("Events", id="tab-events"):
                 yield Static("", id="events-list")
+            with TabPane("Notes", id="tab-notes"):
+                yield Static("The therapist's notes on this session (Enter saves them):", classes="caption")
+                yield Input(id="notes", max_length=NOTES_MAX, placeholder="notes on the chosen session")
+            with TabPane("Export", id="tab-export"):
+                yield Static("w: CSV, f: FIT, t: TCX, into this folder (Enter keeps it):", classes="caption")
+                yield Input(id="export-folder")
 
     def on_mount(self) -> None:
         self.query_one("#sessions", DataTable).add_columns(*COLUMNS)
+        self.query_one("#export-folder", Input).value = str(self.app.export_dir)
+
+    @on(Input.Submitted, "#export-folder")
+    def _folder(self, event: Input.Submitted) -> None:
+        """The folder the user typed: it must exist (or be made) and be a folder; else said, unchanged."""
+        text = event.value.strip()
+        folder = Path(text).expanduser() if text else None
+        if folder is None or (folder.exists() and not folder.is_dir()):
+            self.notify("Not a folder: %r. Exports still go to %s." % (text, self.app.export_dir), severity="error")
+            event.input.value = str(self.app.export_dir)
+            return
+        self.app.export_to = folder.resolve()
+        event.input.value = str(self.app.export_to)
+        self.notify("Exports go to %s." % self.app.export_to)
+
+    @on(Input.Submitted, "#notes")
+    def _notes(self, event: Input.Submitted) -> None:
+        if self.session_id is None:
+            self.notify("Choose a session first (Enter on its row).", severity="warning")
+            return
+        self._save_notes(self.session_id, event.value)
+
+    @work(thread=True, group="review-notes")
+    def _save_notes(self, session_id: int, notes: str) -> None:
+        try:
+            self.app.ridelog.set_notes(session_id, notes)
+        except RideLogError as e:
+            self.app.call_from_thread(self.notify, "Notes not saved: %s" % e, severity="error")
+            return
+        self.app.call_from_thread(self.notify, "Notes on session %d saved." % session_id)
+        self._load_session(session_id)
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -153,14 +195,16 @@ class ReviewScreen(AppScreen):
             summary = "\n".join(session_report(log, log.session(session_id)).lines())
             points = list(log.samples(session_id, decimate_to=REVIEW_POINTS))
             events = log.events(session_id)
-            goals = log.session(session_id)["goals"]
+            session = log.session(session_id)
         except RideLogError as e:
             self.app.call_from_thread(self.notify, str(e), severity="error")
             return
-        self.app.call_from_thread(self._show_session, session_id, summary, points, events, goals)
+        self.app.call_from_thread(self._show_session, session_id, summary, points, events, session)
 
-    def _show_session(self, session_id, summary, points, events, goals) -> None:
+    def _show_session(self, session_id, summary, points, events, session) -> None:
+        goals = session["goals"]
         self.query_one("#summary", Static).update(summary.rstrip())
+        self.query_one("#notes", Input).value = session["notes"]
         t0 = points[0].t_ms if points else 0
         xs = [(p.t_ms - t0) % P.REC_MODULO / 60000 for p in points]
         ends = [xs[0], xs[-1]] if xs else []

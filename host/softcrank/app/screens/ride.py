@@ -2,7 +2,8 @@
 
 Two figures five rows tall (widgets/bigfigure.py): the cadence against the target band (in
 words too) and the session's time left; beside them the phase, the resistance against the
-plan and the cap, and the force on each pedal with the share. Then the last minutes of
+plan and the cap, and the force on each pedal with the share; before a ride, whose caps the
+trainer holds (this patient's, another's, the firmware's defaults: whose_caps.py). Then the last minutes of
 cadence against the band (x in minutes and seconds before now, legend off the data), and the
 events on the session clock, newest at the bottom, always in view. An emergency stop, a
 fault or a lost link puts up a banner that cannot be missed; while the link is lost nothing
@@ -26,6 +27,7 @@ from textual.widgets import Static
 from softcrank_fw import protocol as P
 
 from ...clinical.words import STATE_WORDS, clock
+from ...trainer.whose_caps import owner_short
 from ..widgets.banners import Banner
 from ..widgets.bigfigure import BigFigure
 from ..widgets.figures import ForceBars, band_words
@@ -118,7 +120,10 @@ class RideScreen(AppScreen):
             self.query_one(ForceBars).show(max(t["force_l_dn"], 0) / 10, max(t["force_r_dn"], 0) / 10, affected)
             phase = STATE_WORDS.get(state, state)
             extra = flag_words(t["flags"])
-            self.query_one("#phase", Static).update("%s\n%s" % (phase.upper(), extra or self._keys_hint(state, ride)))
+            hint = self._keys_hint(state, ride)
+            if state == "I" and not ride.ended_words and ride.caps is not None:  # before a ride: whose caps
+                hint += "\n" + owner_short(ride.caps, (self.app.patient or {}).get("id"))
+            self.query_one("#phase", Static).update("%s\n%s" % (phase.upper(), extra or hint))
             self.query_one("#resistance", Static).update(self._resistance_words(t, ride))
         self.query_one("#events", Static).update("\n".join(list(ride.events)[-EVENT_LINES:]) or "Events appear here.")
         if not live:

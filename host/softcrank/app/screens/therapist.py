@@ -1,5 +1,9 @@
-"""Therapist: behind a PIN, the patient's caps (sent to the trainer) and session plan, and the
-caps history.
+"""Therapist: behind a PIN, the patient's caps (sent to the trainer) and session plan, the
+proposal to build up (accept, edit, decline), and the caps history.
+
+Every change of caps or plan is shown before and after in a confirmation dialog, and a large
+step asks a second, explicit confirmation (widgets/confirm.py, clinical/changes.py). Problems
+show in one line at the bottom of the screen, above the key hints, at any terminal size.
 
 Values outside what the firmware accepts cannot be entered: each field takes digits only, up
 to its limit's length, and is checked against firmware/softcrank_fw/limits.py (CAP_LIMITS,
@@ -19,11 +23,15 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from softcrank_fw.limits import CAP_LIMITS, GOAL_LIMITS, Caps, Goals
 
+from ...clinical import progression
+from ...clinical.changes import changes, large_steps
+from ...clinical.words import caps_words, goals_words
 from ...store.ridelog import CAP_NAMES, GOAL_NAMES, SESSIONS_PER_WEEK_MAX, RideLogError
 from ...trainer.link import LinkError
 from ...trainer import capscheck
 from ...trainer.therapist import (MAX_PIN, MIN_PIN, PinRefused, TherapistError, has_pin, pin_wait,
                                    send_caps, set_pin, unlock)
+from ..widgets.confirm import ConfirmChange
 from .base import AppScreen
 
 LABELS = {
@@ -73,7 +81,7 @@ def plan_problem(goals: list[int], caps: list[int]) -> str | None:
         return "The band's low end is above its high end."
     if held.values != goals:
         names = [LABELS[n] for n, a, b in zip(GOAL_NAMES, goals, held.values) if a != b]
-        return "Above the caps: %s (the trainer would hold %s)." % (", ".join(names), held.values)
+        return "Above the caps: %s (the trainer would hold %s)." % (", ".join(names), goals_words(held.values))
     return None
 
 
@@ -85,6 +93,10 @@ class TherapistScreen(AppScreen):
     def __init__(self) -> None:
         super().__init__()
         self.pin: str | None = None
+        self.before: dict = {}  # the caps and plan as loaded: what a change is shown against
+        self.proposal: progression.Proposal | None = None
+        self.editing: progression.Proposal | None = None  # "Edit" pressed: the next saved plan answers it
+        self.asking = False  # the confirmation dialog is up
 
     def body(self) -> ComposeResult:
         with VerticalScroll(id="therapist"):
@@ -108,19 +120,31 @@ class TherapistScreen(AppScreen):
                         yield Static(LABELS[name], classes="label")
                         yield field(name)
                 yield Button("Save the plan (ctrl+p)", id="save-plan", variant="primary")
-                yield Static("", id="problem")
+                yield Static("Proposal to build up:", classes="caption")
+                yield Static("", id="proposal")
+                with Horizontal(id="proposal-buttons", classes="form-row"):
+                    yield Button("Accept", id="proposal-accept")
+                    yield Button("Edit", id="proposal-edit")
+                    yield Button("Decline", id="proposal-decline")
                 yield Static("Caps history, newest first:", classes="caption")
                 yield DataTable(id="caps-history", cursor_type="row")
+        yield Static("", id="problem")
 
     def on_mount(self) -> None:
+        for scroll in self.query(VerticalScroll):  # Tab and Shift+Tab land on fields and buttons only
+            scroll.can_focus = False
         self.query_one("#caps-history", DataTable).add_columns("Set at", "By", *[LABELS[n] for n in CAP_NAMES],
                                                                  "Reason")
 
     def on_screen_resume(self) -> None:
-        self.action_lock()
+        if self.asking:  # back from our own confirmation dialog: still unlocked
+            self.asking = False
+        else:
+            self.action_lock()
 
     def on_screen_suspend(self) -> None:
-        self.action_lock()
+        if not self.asking:  # our own confirmation dialog on top keeps the screen unlocked
+            self.action_lock()
 
     @property
     def inputs(self) -> dict[str, Input]:
@@ -210,19 +234,44 @@ class TherapistScreen(AppScreen):
     def _load(self, patient_id: int) -> None:
         log = self.app.ridelog
         caps, plan, history = log.current_caps(patient_id), log.current_plan(patient_id), log.caps_history(patient_id)
-        self.app.call_from_thread(self._fill, caps, plan, history)
+        try:
+            proposal = progression.propose_for(log, patient_id)
+        except RideLogError as e:
+            proposal = progression.Proposal(plan["goals"], None, "The sessions cannot be read: %s." % e)
+        self.app.call_from_thread(self._fill, caps, plan, history, proposal)
 
-    def _fill(self, caps: dict, plan: dict, history: list[dict]) -> None:
+    def _fill(self, caps: dict, plan: dict, history: list[dict], proposal: progression.Proposal) -> None:
         inputs = self.inputs
         values = dict(caps, **plan["goals"], sessions_per_week=plan["sessions_per_week"])
+        self.before = dict(values)
         for name, value in values.items():
             inputs[name].value = str(value)
+        self.proposal, self.editing = proposal, None
+        self.query_one("#proposal", Static).update(
+            "%s. %s" % ("; ".join(proposal.changes).capitalize(), proposal.reason) if proposal.after else proposal.reason)
+        self.query_one("#proposal-buttons").display = proposal.after is not None
         table = self.query_one("#caps-history", DataTable)
         table.clear()
         for entry in reversed(history):
             table.add_row(entry["set_at"][:16].replace("T", " "), entry["set_by"],
                           *[entry["caps"][n] for n in CAP_NAMES], entry["reason"])
         inputs["max_res_pct"].focus()
+
+    def _confirm(self, title: str, after: dict, then) -> None:
+        """The change before/after in the dialog; `then()` once the therapist confirms it."""
+        rows = [(LABELS[name], old, new) for name, old, new in changes(self.before, after)]
+        if not rows:
+            self._problem("Nothing to change: these are the values in force.")
+            return
+        self._problem(None)
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.pin is not None:
+                then()
+            else:
+                self.notify("Nothing was changed.")
+        self.asking = True
+        self.app.push_screen(ConfirmChange(title, rows, large_steps(self.before, after, LABELS)), answered)
 
     def _problem(self, text: str | None) -> bool:
         self.query_one("#problem", Static).update(text or "")
@@ -240,7 +289,8 @@ class TherapistScreen(AppScreen):
         who = self.inputs["set-by"].value.strip()
         if self._problem(None if who else "Type your name: the caps history says who set them."):
             return
-        self._send(dict(zip(CAP_NAMES, caps)), self.pin, who, self.inputs["reason"].value.strip())
+        new, pin, reason = dict(zip(CAP_NAMES, caps)), self.pin, self.inputs["reason"].value.strip()
+        self._confirm("Send these caps to the trainer?", new, lambda: self._send(new, pin, who, reason))
 
     @work(thread=True, exclusive=True, group="therapist-send")
     def _send(self, caps: dict, pin: str, who: str, reason: str) -> None:
@@ -252,7 +302,7 @@ class TherapistScreen(AppScreen):
         except (TherapistError, LinkError, RideLogError, ValueError) as e:
             app.call_from_thread(self._problem, "Caps not changed: %s" % e)
             return
-        app.call_from_thread(self.notify, "The trainer now holds these caps: %s" % held)
+        app.call_from_thread(self._done, "The trainer now holds these caps: %s." % caps_words(held))
         self._load(app.patient["id"])
 
     @on(Button.Pressed, "#save-plan")
@@ -271,14 +321,71 @@ class TherapistScreen(AppScreen):
         who = inputs["set-by"].value.strip()
         if self._problem(None if who else "Type your name: the plan says who set it."):
             return
-        self._save_plan(goals, per_week[0], who)
+        after = dict(zip(GOAL_NAMES, goals), sessions_per_week=per_week[0])
+        editing = self.editing
+        self._confirm("Save this plan?", after, lambda: self._save_plan(goals, per_week[0], who, editing))
 
     @work(thread=True, exclusive=True, group="therapist-send")
-    def _save_plan(self, goals: list[int], per_week: int, who: str) -> None:
+    def _save_plan(self, goals: list[int], per_week: int, who: str,
+                   editing: progression.Proposal | None = None) -> None:
         app = self.app
         try:
-            app.ridelog.set_plan(app.patient["id"], goals, per_week, who)
-        except RideLogError as e:
+            if editing is not None:  # the therapist's edit of the proposal: logged as its answer
+                progression.decide(app.ridelog, app.patient["id"], editing, "edited", who,
+                                   dict(zip(GOAL_NAMES, goals)), per_week)
+            else:
+                app.ridelog.set_plan(app.patient["id"], goals, per_week, who)
+        except (RideLogError, ValueError) as e:
             app.call_from_thread(self._problem, "Plan not saved: %s" % e)
             return
-        app.call_from_thread(self.notify, "Plan saved: %s, %d sessions a week." % (goals, per_week))
+        app.call_from_thread(self._done, "Plan saved%s: %s, %d sessions a week."
+                             % (" (your edit of the proposal, logged)" if editing else "", goals_words(goals), per_week))
+        self._load(app.patient["id"])
+
+    def _done(self, words: str) -> None:
+        self._problem(None)
+        self.notify(words)
+
+    # ----- the proposal to build up -------------------------------------------------------------
+
+    def _who(self) -> str | None:
+        who = self.inputs["set-by"].value.strip()
+        self._problem(None if who else "Type your name: the decision on the proposal says who made it.")
+        return who or None
+
+    @on(Button.Pressed, "#proposal-accept")
+    def _accept(self) -> None:
+        proposal, who = self.proposal, self._who()
+        if self.pin is None or proposal is None or proposal.after is None or who is None:
+            return
+        after = dict(proposal.after, sessions_per_week=self.before["sessions_per_week"])
+        self._confirm("Accept the proposed step?", after, lambda: self._decide(proposal, "accepted", who))
+
+    @on(Button.Pressed, "#proposal-edit")
+    def _edit(self) -> None:
+        if self.pin is None or self.proposal is None or self.proposal.after is None:
+            return
+        inputs = self.inputs
+        for name in GOAL_NAMES:
+            inputs[name].value = str(self.proposal.after[name])
+        self.editing = self.proposal
+        inputs["dur_min"].focus()
+        self.notify("The proposed step is in the plan's fields: change it, then save the plan (ctrl+p).")
+
+    @on(Button.Pressed, "#proposal-decline")
+    def _decline(self) -> None:
+        proposal, who = self.proposal, self._who()
+        if self.pin is None or proposal is None or proposal.after is None or who is None:
+            return
+        self._decide(proposal, "declined", who)
+
+    @work(thread=True, exclusive=True, group="therapist-send")
+    def _decide(self, proposal: progression.Proposal, decision: str, who: str) -> None:
+        app = self.app
+        try:
+            words = progression.decide(app.ridelog, app.patient["id"], proposal, decision, who)
+        except (RideLogError, ValueError) as e:
+            app.call_from_thread(self._problem, "Nothing changed: %s" % e)
+            return
+        app.call_from_thread(self._done, words + " (logged)")
+        self._load(app.patient["id"])

@@ -18,9 +18,10 @@ class LinePlot(PlotextPlot):
 
     def draw(self, title: str, xlabel: str, series: Sequence[Series], ylim: tuple[float, float] | None = None,
              bars: bool = False, xticks: Callable[[float], str] | None = None, legend: bool = True,
-             yticks: Sequence[float] | None = None) -> None:
+             yticks: Sequence[float] | None = None, ticks: Sequence[int] | None = None) -> None:
         """`xticks(x)`: the label of a tick at x (ticks at whole steps of XTICK_STEPS_S); legend
-        False: no labels on the plot (say in the title what each line is), so none covers the data."""
+        False: no labels on the plot (say in the title what each line is), so none covers the data.
+        `ticks`: x ticks at these whole numbers (a session or a week is never 0.83)."""
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -36,12 +37,14 @@ class LinePlot(PlotextPlot):
                 plt.plot(list(xs), list(ys), label=label, color=colour, marker="braille")
         if ylim is not None:
             plt.ylim(*ylim)
+        if ticks is not None:  # whole numbers: a session or a week is never 0.83
+            plt.xticks(list(ticks), [str(t) for t in ticks])
         if yticks is not None:
             plt.yticks(list(yticks), ["%g" % y for y in yticks])
         xs_all = [x for _, xs, _, _ in series for x in xs]
         if xticks is not None and xs_all:
-            ticks = tick_positions(min(xs_all), max(xs_all))
-            plt.xticks(ticks, [xticks(x) for x in ticks])
+            positions = tick_positions(min(xs_all), max(xs_all))
+            plt.xticks(positions, [xticks(x) for x in positions])
         self.refresh()
 
 
