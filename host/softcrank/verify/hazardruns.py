@@ -97,7 +97,10 @@ def run_load_cell_flat() -> Result:
         onset, zero = _unloaded(ride, i, ev, 60, j)
         check(onset <= 500, "a flat load cell took %d ticks to fault" % onset)
         ride.link.command("STOP")
-        c, _ = ride.wait_event("CLEAR", 5, i)
+        c, clear = ride.wait_event("CLEAR", 5, i)
+        # STOP cleared the cells too: START is refused (STATE) until each has a fresh reading
+        # (one HX711 period, 12.5 ms), so wait for a record a little after the clear.
+        ride.wait(lambda f: f.type == "T" and f["t_ms"] >= clear["t_ms"] + 100, 5, c)
         ride.link.command("START")
         k, again = ride.wait_event("FAULT", 8, c)
         top = max([f["res_pm"] for f in ride.samples(c, k)] + [0])

@@ -158,6 +158,7 @@ class RideScreen(AppScreen):
     def _banner(self, ride) -> None:
         banner = self.query_one(Banner)
         kind = ride.alarm or ("lost" if ride.link_lost else None)
+        self.set_class(kind is not None, "-banner")  # the live plot gives the banner its rows (tcss)
         if kind is None:
             if banner.kind is not None:
                 banner.hide()
