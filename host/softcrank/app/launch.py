@@ -49,7 +49,8 @@ def run_demo_app(speed: float, scenario: str | None = None, seed: int | None = N
                 device = trainer.link.info["H"]["device"]
                 if log.device_key(device) is None:  # what `softcrank deploy` does for a real trainer
                     unlock(log, DEMO_PIN, "demo: the virtual trainer's key").store_device_key(device, DEMO_KEY)
-                send_caps(trainer.link, log, patient_id, DEMO_CAPS, DEMO_PIN, DEMO_BY, "demo: caps onto the trainer")
+                send_caps(trainer.link, log, patient_id, DEMO_CAPS, DEMO_PIN, DEMO_BY, "demo: caps onto the trainer",
+                          send=trainer.command)
 
             app = SoftcrankApp(log, port=board.port, patient_id=patient_id, speed=speed,
                                history=lambda each, stop: ride_history(path, patient_id, on_session=each, stop=stop),

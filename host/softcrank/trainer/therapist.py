@@ -29,7 +29,7 @@ import hmac
 import json
 import secrets
 import uuid
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from softcrank_fw import capsauth, capstore
 from softcrank_fw import protocol as P
@@ -261,8 +261,11 @@ def caps_tag(key: bytes, device_id: str, counter: int, values: Sequence[int]) ->
     return base64.urlsafe_b64encode(mac[: capsauth.TAG_BYTES]).rstrip(b"=").decode()
 
 
-def send_caps(link, ridelog: RideLog, patient_id: int, values, pin: str, set_by: str, reason: str = "") -> dict:
+def send_caps(link, ridelog: RideLog, patient_id: int, values, pin: str, set_by: str, reason: str = "",
+              send: Callable[..., list] | None = None) -> dict:
     """Set the patient's caps on the connected trainer; returns the caps it now reports (its C).
+    `send(type, *values)`: how the CAPS frame goes (default link.command; the app passes its
+    trainer's ordered command queue, trainer/commands.py, so CAPS waits its turn there).
 
     `values`: the caps by name (a mapping) or in protocol order, without the patient: the
     frame says they were set for `patient_id` (protocol 3), so the trainer can report whose
@@ -290,7 +293,7 @@ def send_caps(link, ridelog: RideLog, patient_id: int, values, pin: str, set_by:
     ridelog.use_counter(device, counter)
     try:
         signed = with_patient(caps, patient_id)
-        frames = link.command("CAPS", *signed, counter, caps_tag(key, device, counter, signed))
+        frames = (send or link.command)("CAPS", *signed, counter, caps_tag(key, device, counter, signed))
     except CommandRefused as e:
         ridelog.audit("caps", "refused by the trainer: %s (%s)" % (e.code, NAK_MEANINGS.get(e.code, "?")), patient_id,
                       device, detail)

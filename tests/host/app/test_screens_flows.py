@@ -93,6 +93,10 @@ def test_the_therapist_sets_caps_with_the_pin(log, patient, board):
         app = make_app(log, port=board.port, patient_id=patient, speed=SPEED)
         async with app.run_test(size=(100, 40)) as pilot:
             await until(pilot, lambda: app.link_state == "connected" and app.ride.caps is not None, 30, "the link")
+            queued = []  # what went through the trainer's one command queue (trainer/commands.py)
+            submit = app.trainer.queue.submit
+            app.trainer.queue.submit = lambda *steps, done=None: queued.extend(s[0] for s in steps) or submit(
+                *steps, done=done)
             await unlock(pilot, PIN)
             await until(pilot, lambda: app.screen.query_one("#editor").display, 20, "the editor")
             await until(pilot, lambda: app.screen.query_one("#max_res_pct", Input).value == "20", 10, "the caps")
@@ -103,6 +107,7 @@ def test_the_therapist_sets_caps_with_the_pin(log, patient, board):
             await until(pilot, lambda: app.screen.query("#confirm-yes"), 10, "the confirmation")
             await pilot.press("enter")  # a step down: one confirmation
             await until(pilot, lambda: app.ride.caps["max_res_pct"] == 15, 30, "the trainer's caps")
+            assert "CAPS" in queued  # in order with every other command, not around the queue
         entry = log.caps_history(patient)[-1]
         assert entry["caps"]["max_res_pct"] == 15 and entry["caps"]["warmup_s"] == 60 and entry["set_by"] == "Dr Lee"
     asyncio.run(scenario())

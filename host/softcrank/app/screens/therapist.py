@@ -298,7 +298,8 @@ class TherapistScreen(AppScreen):
         try:
             if app.trainer.link is None:
                 raise LinkError("no trainer connected: caps go to the trainer first, then into the log")
-            held = send_caps(app.trainer.link, app.ridelog, app.patient["id"], caps, pin, who, reason)
+            held = send_caps(app.trainer.link, app.ridelog, app.patient["id"], caps, pin, who, reason,
+                             send=app.trainer.command)  # through the queue, in order with the rest
         except (TherapistError, LinkError, RideLogError, ValueError) as e:
             app.call_from_thread(self._problem, "Caps not changed: %s" % e)
             return
