@@ -199,6 +199,12 @@ class Sessions:
 
     def _fetch(self, cursor: sqlite3.Cursor, skip: int) -> Iterator[Sample]:
         """The cursor's rows as Samples, a chunk at a time, each chunk read under the lock."""
+        for rows in self._chunks(cursor):
+            for row in rows:
+                yield Sample._make(row[skip:])
+
+    def _chunks(self, cursor: sqlite3.Cursor) -> Iterator[list[tuple]]:
+        """The cursor's rows, up to _FETCH_ROWS at a time, each chunk read under the lock."""
         while True:
             with self._lock:
                 try:
@@ -207,8 +213,7 @@ class Sessions:
                     raise RideLogError("reading samples from %s: %s" % (self.path, exc)) from exc
             if not rows:
                 return
-            for row in rows:
-                yield Sample._make(row[skip:])
+            yield rows
 
     def sample_rows(self, session_id: int) -> Iterator[list[tuple]]:
         """The session's samples in record order as plain tuples (Sample's fields), a chunk of
@@ -223,15 +228,7 @@ class Sessions:
                                (session_id,))
             except sqlite3.Error as exc:
                 raise RideLogError("reading samples of session %d: %s" % (session_id, exc)) from exc
-        while True:
-            with self._lock:
-                try:
-                    rows = cursor.fetchmany(_FETCH_ROWS)
-                except sqlite3.Error as exc:
-                    raise RideLogError("reading samples from %s: %s" % (self.path, exc)) from exc
-            if not rows:
-                return
-            yield rows
+        yield from self._chunks(cursor)
 
     @_locked
     def events(self, session_id: int) -> list[Event]:
